@@ -1,0 +1,20 @@
+"""ASGI entry point for Daphne: Django views over HTTP, Channels consumers over websockets."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from config.routing import websocket_urlpatterns  # noqa: E402
+from core.ws import authenticated_websockets  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": authenticated_websockets(URLRouter(websocket_urlpatterns)),
+    }
+)

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from core import views as core_views
+from web import views as web_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/auth/token/", core_views.TokenLoginApi.as_view(), name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/", include("core.urls")),
+    path("api/", include("henvendelser.urls")),
+    # Unknown API paths answer in the API's error shape, in demo (DEBUG) mode too.
+    re_path(r"^api/", web_views.not_found),
+    path("webhooks/twilio/", include("henvendelser.webhook_urls")),
+    path("admin/", admin.site.urls),
+    path("", include("web.urls")),
+]
+
+handler404 = "web.views.not_found"
+handler500 = "web.views.server_error"

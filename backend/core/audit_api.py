@@ -1,0 +1,49 @@
+"""`GET /api/audit/`: the audit log for a lead, by patient and by user."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import audit, roles
+from .api import Pagination, role_permission, validated
+from .models import AuditEvent
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id", "at", "user", "username", "action", "object_type", "object_id", "patient_id",
+            "section_id", "channel", "ip", "detail",
+        ]
+
+
+class AuditListApi(APIView):
+    permission_classes = [role_permission(*roles.AUDIT_READERS)]
+
+    class FilterSerializer(serializers.Serializer):
+        patient = serializers.IntegerField(required=False)
+        user = serializers.CharField(required=False, max_length=150)
+        action = serializers.CharField(required=False, max_length=64)
+
+    def get(self, request: Request) -> Response:
+        filters = validated(
+            self.FilterSerializer,
+            {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
+        )
+        qs = AuditEvent.objects.filter(section_id__in=roles.user_section_ids(request.user))
+        if "patient" in filters:
+            qs = qs.filter(patient_id=filters["patient"])
+        if "user" in filters:
+            qs = qs.filter(username=filters["user"])
+        if "action" in filters:
+            qs = qs.filter(action=filters["action"])
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs.order_by("-at", "-id"), request, view=self) or []
+        # Reading who read a patient's record is itself a read worth recording.
+        audit.record(user=request.user, action="audit.list", patient_id=filters.get("patient"),
+                     detail={"filters": {k: str(v) for k, v in filters.items()}})
+        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)

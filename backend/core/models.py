@@ -1,0 +1,117 @@
+"""Sections (tenants), membership, the audit log and the per-section event log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def default_opening_hours() -> dict[str, Any]:
+    # Weekdays are ISO numbers (1 = Monday). Times are local (Europe/Oslo).
+    return {"weekdays": [1, 2, 3, 4, 5], "opens": "08:00", "closes": "15:30"}
+
+
+class Section(models.Model):
+    """A section (seksjon/post): the unit of tenancy. Users see only their sections."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    # The Twilio number families call and text; inbound webhooks are routed by it.
+    phone_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    # The ward's own 24/7 number, given in out-of-hours answers.
+    ward_phone = models.CharField(max_length=20, blank=True)
+    opening_hours = models.JSONField(default=default_opening_hours)
+    # The last event sequence number handed out (see core.realtime). Never decreases.
+    last_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("seksjon")
+        verbose_name_plural = _("seksjoner")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, at: dt.datetime) -> bool:
+        """Whether the contact point is staffed at `at` (any aware datetime)."""
+        from django.utils import timezone
+
+        local = timezone.localtime(at)
+        hours = self.opening_hours or default_opening_hours()
+        if local.isoweekday() not in hours.get("weekdays", []):
+            return False
+        opens = dt.time.fromisoformat(hours.get("opens", "08:00"))
+        closes = dt.time.fromisoformat(hours.get("closes", "15:30"))
+        return opens <= local.time() < closes
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "section"], name="membership_unique"),
+        ]
+
+
+class UserProfile(models.Model):
+    """What a user record lacks: a phone (doctors get SMS notices) and a display title."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    phone = models.CharField(max_length=20, blank=True)
+    title = models.CharField(max_length=100, blank=True)
+
+
+class AuditEvent(models.Model):
+    """One read or write of patient data. Append-only: never updated or deleted by the app."""
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Kept even if the user is later removed.
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)  # e.g. "inquiry.read", "patient.update"
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    # Plain ids, not foreign keys: the log outlives and must not block what it describes.
+    patient_id = models.BigIntegerField(null=True, db_index=True)
+    section_id = models.BigIntegerField(null=True, db_index=True)
+    channel = models.CharField(max_length=16)  # api, page, ws, webhook, task, admin
+    ip = models.GenericIPAddressField(null=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"])]
+        ordering = ["-at", "-id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Audit events are append-only")
+
+
+class Event(models.Model):
+    """A realtime event, stored so that a client that reconnects can ask for what it missed."""
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="events")
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["section", "seq"], name="event_section_seq_unique"),
+        ]

@@ -1,0 +1,81 @@
+"""Realtime events: stored with a per-section `seq`, broadcast after the transaction commits.
+
+The database is the source of truth. `publish` writes the event row in the caller's transaction
+and registers the broadcast with `transaction.on_commit`, so nobody sees what was rolled back. If
+the channel layer is down the broadcast is lost, and clients repair that by asking for
+`resync` since the last `seq` they saw; the events are still here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import Event, Section
+
+logger = logging.getLogger(__name__)
+
+# How many missed events a client may ask for before it is sent a fresh snapshot instead.
+RESYNC_LIMIT = 500
+
+
+def queue_group(section_id: int) -> str:
+    return f"queue.section.{section_id}"
+
+
+def lock_section(section_id: int) -> None:
+    """Take the section's row lock. Every writing service takes it first, so locks are always
+    taken in the same order (section, then inquiry) and two services can never deadlock."""
+    Section.objects.select_for_update().filter(pk=section_id).values_list("pk").first()
+
+
+def next_seq(section_id: int) -> int:
+    Section.objects.filter(pk=section_id).update(last_seq=F("last_seq") + 1)
+    return Section.objects.values_list("last_seq", flat=True).get(pk=section_id)
+
+
+def current_seq(section_id: int) -> int:
+    return Section.objects.values_list("last_seq", flat=True).get(pk=section_id)
+
+
+def publish(*, section_id: int, type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Store an event for the section and broadcast it after commit. Returns the event."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publish() must run inside the service's transaction")
+    seq = next_seq(section_id)
+    event = {"type": type, "seq": seq, **body}
+    # Round-trip through JSON now, so a non-serialisable event fails where it was made.
+    event = json.loads(json.dumps(event))
+    Event.objects.create(section_id=section_id, seq=seq, type=type, payload=event, at=timezone.now())
+    transaction.on_commit(lambda: broadcast(queue_group(section_id), event), robust=True)
+    return event
+
+
+def broadcast(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "queue.event", "event": event})
+    except Exception:  # the channel layer being down must never fail a committed write
+        logger.warning("broadcast to %s failed for seq %s; clients will resync", group,
+                       event.get("seq"), exc_info=True)
+
+
+def events_since(section_id: int, since: int) -> list[dict[str, Any]] | None:
+    """Events after `since`, in order; None when too many were missed (send a snapshot)."""
+    rows = list(
+        Event.objects.filter(section_id=section_id, seq__gt=since)
+        .order_by("seq")
+        .values_list("payload", flat=True)[: RESYNC_LIMIT + 1]
+    )
+    if len(rows) > RESYNC_LIMIT:
+        return None
+    return rows

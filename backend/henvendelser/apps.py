@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HenvendelserConfig(AppConfig):
+    name = "henvendelser"
+    verbose_name = "Henvendelser"

@@ -1,0 +1,176 @@
+"""`ws/queue/`: a section's live queue (DESIGN.md §8). Thin: authenticate, join the section's
+group, send a snapshot, forward events, answer resync, relay presence."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from core import audit, realtime, roles
+
+from . import selectors
+from .events import inquiry_row
+from .serializers import display_name
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+PRESENCE_STATES = {"viewing", "typing", "idle"}
+
+
+@database_sync_to_async
+def _allowed_section(user: Any, requested: str | None) -> int | None:
+    if not roles.has_role(user, roles.QUEUE_READERS):
+        return None
+    sections = roles.user_section_ids(user)
+    if requested:
+        try:
+            wanted = int(requested)
+        except ValueError:
+            return None
+        return wanted if wanted in sections else None
+    return sections[0] if sections else None
+
+
+@database_sync_to_async
+def _snapshot(user: Any, section_id: int, ip: str | None) -> dict[str, Any]:
+    # The seq is read before the rows: an event racing the snapshot then arrives with a higher
+    # seq and is applied on top, never skipped.
+    seq = realtime.current_seq(section_id)
+    inquiries = selectors.open_queue(section_id=section_id)
+    with audit.origin_as("ws", ip):
+        audit.record_reads(
+            user=user, action="queue.snapshot", objects=inquiries,
+            patient_of=lambda i: i.patient_id, section_of=lambda i: i.section_id,
+        )
+    return {"type": "snapshot", "seq": seq, "inquiries": [inquiry_row(i) for i in inquiries]}
+
+
+@database_sync_to_async
+def _events_since(user: Any, section_id: int, since: int, ip: str | None) -> list[Any] | None:
+    events = realtime.events_since(section_id, since)
+    if events:
+        _audit_events(user, events, ip)
+    return events
+
+
+def _audit_events(user: Any, events: list[dict[str, Any]], ip: str | None) -> None:
+    rows = [e["inquiry"] for e in events if isinstance(e.get("inquiry"), dict)]
+    with audit.origin_as("ws", ip):
+        audit.record_reads(
+            user=user, action="queue.event", objects=[_Row(r) for r in rows],
+            patient_of=lambda r: r.patient_id, section_of=lambda r: r.section_id,
+        )
+
+
+class _Row:
+    """An event's inquiry row, dressed as an object for the audit log."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.pk = row.get("id")
+        self.patient_id = row.get("patient")
+        self.section_id = row.get("section")
+
+
+class QueueConsumer(AsyncJsonWebsocketConsumer):
+    section_id: int
+    group: str
+    presence: dict[str, Any] | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        section_id = await _allowed_section(user, (query.get("section") or [None])[0])
+        if section_id is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        self.ip = (self.scope.get("client") or [None])[0]
+        self.section_id = section_id
+        self.group = realtime.queue_group(section_id)
+        # Join before the snapshot, so nothing committed in between is missed.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(await _snapshot(user, section_id, self.ip))
+        await self.channel_layer.group_send(
+            self.group, {"type": "presence.hello", "reply_to": self.channel_name}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "group"):
+            return
+        if self.presence is not None:
+            self.presence = {**self.presence, "state": "gone"}
+            await self._broadcast_presence()
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "code": "malformed_frame"})
+            return
+        kind = content.get("type")
+        if kind == "resync":
+            await self._resync(content.get("since"))
+        elif kind == "presence":
+            await self._presence(content)
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "code": "unknown_type"})
+
+    async def _resync(self, since: Any) -> None:
+        if not isinstance(since, int) or since < 0:
+            await self.send_json({"type": "error", "code": "invalid_since"})
+            return
+        events = await _events_since(self.user, self.section_id, since, self.ip)
+        if events is None:
+            await self.send_json(await _snapshot(self.user, self.section_id, self.ip))
+            return
+        for event in events:
+            await self.send_json(event)
+
+    async def _presence(self, content: dict[str, Any]) -> None:
+        inquiry = content.get("inquiry")
+        state = content.get("state")
+        if state not in PRESENCE_STATES or not (inquiry is None or isinstance(inquiry, int)):
+            await self.send_json({"type": "error", "code": "invalid_presence"})
+            return
+        self.presence = {
+            "type": "presence",
+            "user": {"id": self.user.pk, "name": display_name(self.user)},
+            "inquiry": inquiry,
+            "state": state,
+            "connection": self.channel_name,
+        }
+        await self._broadcast_presence()
+
+    async def _broadcast_presence(self) -> None:
+        await self.channel_layer.group_send(
+            self.group, {"type": "presence.update", "presence": self.presence}
+        )
+
+    # --- group messages ---
+
+    async def queue_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        await database_sync_to_async(_audit_events)(self.user, [event], self.ip)
+        await self.send_json(event)
+
+    async def presence_update(self, message: dict[str, Any]) -> None:
+        presence = message["presence"]
+        if presence and presence.get("connection") != self.channel_name:
+            await self.send_json(presence)
+
+    async def presence_hello(self, message: dict[str, Any]) -> None:
+        if self.presence is not None and message["reply_to"] != self.channel_name:
+            await self.channel_layer.send(
+                message["reply_to"], {"type": "presence.update", "presence": self.presence}
+            )

@@ -1,0 +1,280 @@
+"""Inquiries that arrive by themselves: text messages and phone calls through Twilio.
+
+Each is idempotent on Twilio's id (MessageSid, CallSid, RecordingSid): the timeline entry's
+`external_id` and the call's `call_sid` are unique in the database, so a retried webhook, even
+two retries racing each other, records the event once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from core import audit
+from core.models import Section
+from core.realtime import lock_section
+
+from .. import lifecycle
+from ..events import INQUIRY_CREATED, INQUIRY_UPDATED, publish_inquiry_event
+from ..models import (
+    Call,
+    Channel,
+    Contact,
+    EntryKind,
+    Identification,
+    Inquiry,
+    Patient,
+    Status,
+    TimelineEntry,
+)
+from ._common import add_entry, now_or, touch_and_publish
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FROM_SMS_CHARS = 280
+FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    inquiry: Inquiry | None
+    created: bool
+    duplicate: bool
+
+
+def section_for_number(to_phone: str) -> Section:
+    """The section whose Twilio number was called or texted. Falls back to the first section,
+    so a message to a number nobody configured is still kept, never dropped."""
+    section = Section.objects.filter(phone_number=to_phone).first()
+    if section is None:
+        section = Section.objects.order_by("pk").first()
+        if section is None:
+            raise RuntimeError("No section exists to receive inquiries")
+        logger.warning("inbound to an unconfigured number routed to section %s", section.pk)
+    return section
+
+
+def identify_caller(
+    *, section: Section, phone: str
+) -> tuple[Patient | None, Contact | None, str]:
+    contacts = list(
+        Contact.objects.filter(phone=phone, patient__section=section).select_related("patient")
+    )
+    patients = {contact.patient_id for contact in contacts}
+    if len(patients) == 1:
+        return contacts[0].patient, contacts[0], Identification.IDENTIFIED
+    if len(patients) > 1:
+        # A parent of two children in treatment: the coordinator picks the child.
+        return None, None, Identification.AMBIGUOUS
+    return None, None, Identification.UNKNOWN
+
+
+def join_or_start_inquiry(
+    *, section: Section, phone: str, channel: str, summary: str, now: dt.datetime
+) -> tuple[Inquiry, bool]:
+    """The caller's open inquiry (re-opened if it was answered), or a new one.
+    The caller must hold the section lock, so two messages cannot both start one."""
+    existing = (
+        Inquiry.objects.select_for_update(of=("self",))
+        .filter(section=section, caller_phone=phone)
+        .exclude(status=Status.CLOSED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if existing is not None and phone:
+        if existing.status == Status.ANSWERED:
+            action = "reopen_claimed" if existing.claimed_by_id else "reopen_unclaimed"
+            old = existing.status
+            existing.status = lifecycle.next_status(action, existing.status)
+            add_entry(
+                inquiry=existing, kind=EntryKind.STATUS, at=now,
+                data={"from": old, "to": existing.status, "reason": "new_inbound"},
+            )
+        return existing, False
+    patient, contact, identification = identify_caller(section=section, phone=phone)
+    inquiry = Inquiry.objects.create(
+        section=section, channel=channel, patient=patient, contact=contact, caller_phone=phone,
+        caller_name=contact.name if contact else "", identification=identification,
+        summary=summary, created_at=now, updated_at=now,
+    )
+    add_entry(inquiry=inquiry, kind=EntryKind.CREATED, at=now, data={"channel": channel})
+    return inquiry, True
+
+
+def receive_sms(
+    *, message_sid: str, from_phone: str, to_phone: str, body: str, num_media: int = 0,
+    now: dt.datetime | None = None,
+) -> IntakeResult:
+    """A text from a family joins the sender's open inquiry or starts one; once per MessageSid."""
+    now = now_or(now)
+    section = section_for_number(to_phone)
+    try:
+        with transaction.atomic():
+            lock_section(section.pk)
+            if TimelineEntry.objects.filter(external_id=message_sid).exists():
+                return IntakeResult(inquiry=None, created=False, duplicate=True)
+            inquiry, created = join_or_start_inquiry(
+                section=section, phone=from_phone, channel=Channel.SMS,
+                summary=body[:SUMMARY_FROM_SMS_CHARS], now=now,
+            )
+            add_entry(
+                inquiry=inquiry, kind=EntryKind.SMS_IN, at=now, text=body,
+                data={"num_media": num_media}, external_id=message_sid,
+            )
+            audit.record(
+                user=None, action="inquiry.sms_in", obj=inquiry, patient_id=inquiry.patient_id,
+                section_id=section.pk,
+            )
+            touch_and_publish(
+                inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
+                now=now,
+            )
+    except IntegrityError:
+        # Two deliveries of the same MessageSid raced; the other one committed it.
+        if TimelineEntry.objects.filter(external_id=message_sid).exists():
+            return IntakeResult(inquiry=None, created=False, duplicate=True)
+        raise
+    return IntakeResult(inquiry=inquiry, created=created, duplicate=False)
+
+
+def receive_call(
+    *, call_sid: str, from_phone: str, to_phone: str, answerable: bool,
+    now: dt.datetime | None = None,
+) -> tuple[IntakeResult, Call | None]:
+    """An incoming call is logged on the caller's inquiry; once per CallSid.
+    `answerable` is False out of hours: such a call is a missed call from the start."""
+    now = now_or(now)
+    section = section_for_number(to_phone)
+    try:
+        with transaction.atomic():
+            lock_section(section.pk)
+            existing = Call.objects.filter(call_sid=call_sid).select_related("inquiry").first()
+            if existing is not None:
+                return IntakeResult(existing.inquiry, False, True), existing
+            inquiry, created = join_or_start_inquiry(
+                section=section, phone=from_phone, channel=Channel.PHONE,
+                summary=_("Innkommende anrop"), now=now,
+            )
+            call = Call.objects.create(
+                call_sid=call_sid, inquiry=inquiry, from_phone=from_phone, started_at=now,
+            )
+            add_entry(
+                inquiry=inquiry, kind=EntryKind.CALL_IN, at=now, external_id=call_sid,
+                data={"in_opening_hours": answerable},
+            )
+            if not answerable:
+                _mark_missed(call=call, inquiry=inquiry, now=now)
+            audit.record(
+                user=None, action="inquiry.call_in", obj=inquiry, patient_id=inquiry.patient_id,
+                section_id=section.pk,
+            )
+            touch_and_publish(
+                inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
+                now=now,
+            )
+    except IntegrityError:
+        existing = Call.objects.filter(call_sid=call_sid).select_related("inquiry").first()
+        if existing is None:
+            raise
+        return IntakeResult(existing.inquiry, False, True), existing
+    return IntakeResult(inquiry, created, False), call
+
+
+def _mark_missed(*, call: Call, inquiry: Inquiry, now: dt.datetime) -> bool:
+    if call.missed:
+        return False
+    call.missed = True
+    call.save(update_fields=["missed"])
+    inquiry.needs_callback = True
+    add_entry(
+        inquiry=inquiry, kind=EntryKind.CALL_MISSED, at=now,
+        external_id=f"missed:{call.call_sid}", text=_("Ubesvart anrop: ring tilbake."),
+    )
+    return True
+
+
+def _locked_call(call_sid: str) -> Call | None:
+    call = Call.objects.filter(call_sid=call_sid).values_list("inquiry__section_id", flat=True)
+    section_id = call.first()
+    if section_id is None:
+        return None
+    lock_section(section_id)
+    return (
+        Call.objects.select_for_update(of=("self",)).select_related("inquiry")
+        .get(call_sid=call_sid)
+    )
+
+
+def record_dial_outcome(
+    *, call_sid: str, dial_status: str, now: dt.datetime | None = None
+) -> Call | None:
+    """The coordinator's phone answered (`completed`) or not (busy, no-answer, failed...)."""
+    now = now_or(now)
+    with transaction.atomic():
+        call = _locked_call(call_sid)
+        if call is None:
+            return None
+        if dial_status == "completed":
+            if not call.answered:
+                call.answered = True
+                call.save(update_fields=["answered"])
+            return call
+        if _mark_missed(call=call, inquiry=call.inquiry, now=now):
+            touch_and_publish(inquiry=call.inquiry, event_type=INQUIRY_UPDATED, now=now)
+    return call
+
+
+def attach_voicemail(
+    *, call_sid: str, recording_sid: str, recording_url: str, duration_seconds: int | None,
+    now: dt.datetime | None = None,
+) -> Call | None:
+    """A voicemail left after an unanswered call is put on the caller's inquiry, once."""
+    now = now_or(now)
+    with transaction.atomic():
+        call = _locked_call(call_sid)
+        if call is None:
+            return None
+        if TimelineEntry.objects.filter(external_id=recording_sid).exists():
+            return call
+        call.recording_sid = recording_sid
+        call.recording_url = recording_url
+        call.save(update_fields=["recording_sid", "recording_url"])
+        _mark_missed(call=call, inquiry=call.inquiry, now=now)
+        add_entry(
+            inquiry=call.inquiry, kind=EntryKind.VOICEMAIL, at=now, external_id=recording_sid,
+            data={"recording_url": recording_url, "duration_seconds": duration_seconds},
+        )
+        touch_and_publish(inquiry=call.inquiry, event_type=INQUIRY_UPDATED, now=now)
+    return call
+
+
+def update_call_status(
+    *, call_sid: str, status: str, duration_seconds: int | None, now: dt.datetime | None = None
+) -> Call | None:
+    """Twilio's status callback for the caller's leg. A call that ends unanswered is missed."""
+    now = now_or(now)
+    with transaction.atomic():
+        call = _locked_call(call_sid)
+        if call is None:
+            return None
+        if call.status in FINAL_CALL_STATUSES:
+            return call  # already final; callbacks may arrive twice or out of order
+        call.status = status
+        if duration_seconds is not None:
+            call.duration_seconds = duration_seconds
+        call.save(update_fields=["status", "duration_seconds"])
+        if status not in FINAL_CALL_STATUSES:
+            return call
+        if call.answered:
+            add_entry(
+                inquiry=call.inquiry, kind=EntryKind.CALL_ENDED, at=now,
+                external_id=f"ended:{call_sid}", data={"duration_seconds": duration_seconds},
+            )
+            touch_and_publish(inquiry=call.inquiry, event_type=INQUIRY_UPDATED, now=now)
+        elif _mark_missed(call=call, inquiry=call.inquiry, now=now):
+            touch_and_publish(inquiry=call.inquiry, event_type=INQUIRY_UPDATED, now=now)
+    return call

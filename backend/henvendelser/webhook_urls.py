@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import webhooks
+
+urlpatterns = [
+    path("sms/", webhooks.sms, name="twilio-sms"),
+    path("voice/", webhooks.voice, name="twilio-voice"),
+    path("voice/status/", webhooks.voice_status, name="twilio-voice-status"),
+]

@@ -1,0 +1,349 @@
+/* Kontaktpunkt: the queue and inquiry pages. Plain JavaScript, no build step.
+ * Everything shown comes from the API or the ws/queue/ socket; text is always set with
+ * textContent, never parsed as HTML. */
+(function () {
+  "use strict";
+
+  var GRADE = { red: "Rød", amber: "Gul", green: "Grønn" };
+  var STATUS = {
+    new: "Ny", in_progress: "Under arbeid", awaiting_doctor: "Venter på lege",
+    answered: "Besvart", closed: "Lukket"
+  };
+  var CHANNEL = { phone: "Telefon", sms: "SMS", web: "Nett", other: "Annet" };
+  var ENTRY = {
+    created: "Opprettet", sms_in: "SMS fra familien", sms_out: "SMS til familien",
+    call_in: "Anrop", call_missed: "Ubesvart anrop", voicemail: "Talemelding",
+    call_ended: "Samtale avsluttet", note: "Notat", claimed: "Tatt", released: "Gitt fra seg",
+    status: "Status endret", closed: "Lukket"
+  };
+  var RANK = { red: 0, amber: 1, green: 2 };
+
+  function cookie(name) {
+    var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.headers["X-CSRFToken"] = cookie("csrftoken");
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(path, opts).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        if (!res.ok) {
+          var err = (data && data.error) || { code: "http_" + res.status, message: "Noe gikk galt." };
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function waited(iso) {
+    var minutes = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) return hours + " t " + (minutes % 60) + " min";
+    return Math.floor(hours / 24) + " d";
+  }
+
+  function when(iso) {
+    return new Date(iso).toLocaleString("nb-NO", { dateStyle: "short", timeStyle: "short" });
+  }
+
+  function who(inq) {
+    if (inq.patient_name) {
+      return inq.patient_name + (inq.contact_name ? " (" + inq.contact_name + ")" : "");
+    }
+    var caller = inq.caller_name || inq.caller_phone || "Ukjent";
+    if (inq.identification === "ambiguous") return caller + " – flere mulige pasienter";
+    return caller + " – ukjent avsender";
+  }
+
+  /* The live connection: snapshot, events in seq order, resync after a drop, a banner while
+   * it is down. onSnapshot(rows, seq) and onEvent(event) are the page's. */
+  function connect(handlers) {
+    var banner = document.getElementById("banner");
+    var lastSeq = null;
+    var socket = null;
+    var delay = 500;
+    var pingTimer = null;
+
+    function open() {
+      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + location.host + "/ws/queue/");
+      socket.onopen = function () {
+        delay = 500;
+        pingTimer = setInterval(function () { send({ type: "ping" }); }, 25000);
+      };
+      socket.onmessage = function (msg) {
+        var data = JSON.parse(msg.data);
+        if (data.type === "snapshot") {
+          // Connected (again): the snapshot is the whole truth as of its seq.
+          banner.hidden = true;
+          lastSeq = data.seq;
+          handlers.onSnapshot(data.inquiries, data.seq);
+          if (handlers.onConnected) handlers.onConnected();
+          return;
+        }
+        if (data.type === "presence") { if (handlers.onPresence) handlers.onPresence(data); return; }
+        if (typeof data.seq === "number") {
+          if (lastSeq !== null && data.seq <= lastSeq) return; // already applied
+          if (lastSeq !== null && data.seq > lastSeq + 1) {
+            send({ type: "resync", since: lastSeq });
+            return;
+          }
+          lastSeq = data.seq;
+          handlers.onEvent(data);
+        }
+      };
+      socket.onclose = function () {
+        clearInterval(pingTimer);
+        banner.hidden = false;
+        setTimeout(open, delay);
+        delay = Math.min(delay * 2, 10000);
+      };
+    }
+
+    function send(obj) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
+    }
+
+    open();
+    return { send: send };
+  }
+
+  /* --- The queue page --- */
+
+  function startQueuePage() {
+    var rows = {};
+    var body = document.getElementById("queue-body");
+    var count = document.getElementById("queue-count");
+    var presence = {};
+
+    function order(a, b) {
+      var ra = a.grade ? RANK[a.grade] : (a.alarm ? 0 : 3);
+      var rb = b.grade ? RANK[b.grade] : (b.alarm ? 0 : 3);
+      if (ra !== rb) return ra - rb;
+      var ta = Date.parse(a.created_at), tb = Date.parse(b.created_at);
+      return ta !== tb ? ta - tb : a.id - b.id;
+    }
+
+    function render() {
+      var list = Object.keys(rows).map(function (k) { return rows[k]; })
+        .filter(function (r) { return r.status !== "closed"; }).sort(order);
+      body.textContent = "";
+      count.textContent = "(" + list.length + ")";
+      if (!list.length) {
+        var tr = el("tr", "empty");
+        var td = el("td", null, "Ingen åpne henvendelser.");
+        td.colSpan = 7;
+        tr.appendChild(td);
+        body.appendChild(tr);
+        return;
+      }
+      list.forEach(function (inq) {
+        var tr = el("tr", "row grade-" + (inq.grade || (inq.alarm ? "alarm" : "none")));
+        tr.dataset.inquiryId = inq.id;
+        var grade = el("td", "grade");
+        grade.appendChild(el("span", "pill " + (inq.grade || "none"),
+          inq.grade ? GRADE[inq.grade] : (inq.alarm ? "Mulig rød" : "Ikke vurdert")));
+        tr.appendChild(grade);
+        tr.appendChild(el("td", "waited", waited(inq.created_at)));
+        tr.appendChild(el("td", "channel", CHANNEL[inq.channel] || inq.channel));
+        var whoCell = el("td", "who");
+        var link = el("a", null, who(inq));
+        link.href = "/henvendelser/" + inq.id + "/";
+        whoCell.appendChild(link);
+        if (inq.needs_callback) whoCell.appendChild(el("span", "tag callback", "Ring tilbake"));
+        tr.appendChild(whoCell);
+        tr.appendChild(el("td", "summary", inq.summary || ""));
+        tr.appendChild(el("td", "status", STATUS[inq.status] || inq.status));
+        var holder = el("td", "holder", inq.claimed_by ? inq.claimed_by.name : "");
+        var seen = presence[inq.id];
+        if (seen && seen.length) holder.appendChild(el("span", "tag presence", seen.join(", ")));
+        tr.appendChild(holder);
+        body.appendChild(tr);
+      });
+    }
+
+    var live = connect({
+      onSnapshot: function (list) {
+        rows = {};
+        list.forEach(function (inq) { rows[inq.id] = inq; });
+        render();
+      },
+      onEvent: function (event) {
+        if (event.inquiry) { rows[event.inquiry.id] = event.inquiry; render(); }
+      },
+      onPresence: function (p) {
+        var names = {};
+        Object.keys(presence).forEach(function (id) { names[id] = presence[id]; });
+        Object.keys(names).forEach(function (id) {
+          names[id] = names[id].filter(function (n) { return n !== p.user.name; });
+        });
+        if (p.inquiry && p.state !== "gone" && p.state !== "idle") {
+          names[p.inquiry] = (names[p.inquiry] || []).concat(
+            [p.user.name + (p.state === "typing" ? " skriver" : " ser på")]);
+        }
+        presence = names;
+        render();
+      }
+    });
+    setInterval(render, 30000);
+
+    var form = document.getElementById("log-form");
+    if (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var err = document.getElementById("log-error");
+        var data = {};
+        new FormData(form).forEach(function (v, k) { if (v !== "") data[k] = v; });
+        api("POST", "/api/inquiries/", data).then(function () {
+          form.reset();
+          err.hidden = true;
+          document.getElementById("log-inquiry").open = false;
+        }).catch(function (error) {
+          var fields = error.fields || {};
+          var detail = Object.keys(fields).map(function (k) { return [].concat(fields[k]).join(" "); });
+          err.textContent = error.message + (detail.length ? " " + detail.join(" ") : "");
+          err.hidden = false;
+        });
+      });
+    }
+    return live;
+  }
+
+  /* --- The inquiry page --- */
+
+  function startInquiryPage(id, myId) {
+    var root = document.getElementById("inquiry");
+    var errorBox = document.getElementById("action-error");
+    var presenceBox = document.getElementById("presence");
+    var others = {};
+    var current = null;
+
+    function showError(error) {
+      errorBox.textContent = error.message || "Noe gikk galt.";
+      errorBox.hidden = false;
+    }
+
+    function render(inq) {
+      current = inq;
+      document.getElementById("inq-title").textContent = who(inq);
+      var meta = [
+        STATUS[inq.status] || inq.status, CHANNEL[inq.channel] || inq.channel,
+        inq.grade ? "Grad: " + GRADE[inq.grade] : "Ikke vurdert",
+        "Opprettet " + when(inq.created_at),
+        inq.claimed_by ? "Hos " + inq.claimed_by.name : "Ikke tatt"
+      ];
+      if (inq.caller_phone) meta.push(inq.caller_phone);
+      document.getElementById("inq-meta").textContent = meta.join(" · ");
+      root.dataset.status = inq.status;
+      var claim = document.getElementById("claim-btn");
+      var release = document.getElementById("release-btn");
+      if (claim) claim.hidden = inq.status === "closed" || (inq.claimed_by && inq.claimed_by.id === myId);
+      if (release) release.hidden = !(inq.claimed_by && inq.claimed_by.id === myId);
+      var close = document.getElementById("close-form");
+      if (close) close.hidden = inq.status === "closed";
+      var list = document.getElementById("timeline");
+      list.textContent = "";
+      inq.entries.forEach(function (entry) {
+        var li = el("li", "entry " + entry.kind);
+        var head = el("div", "entry-head");
+        head.appendChild(el("strong", null, ENTRY[entry.kind] || entry.kind));
+        head.appendChild(el("span", "at", " " + when(entry.at)));
+        if (entry.author) head.appendChild(el("span", "author", " – " + entry.author.name));
+        li.appendChild(head);
+        if (entry.text) li.appendChild(el("p", "text", entry.text));
+        if (entry.kind === "voicemail" && entry.data && entry.data.recording_url) {
+          var a = el("a", null, "Hør talemeldingen");
+          a.href = entry.data.recording_url;
+          a.rel = "noreferrer";
+          li.appendChild(a);
+        }
+        if (entry.kind === "status" && entry.data) {
+          li.appendChild(el("p", "text", (STATUS[entry.data.from] || entry.data.from) + " → " +
+            (STATUS[entry.data.to] || entry.data.to)));
+        }
+        list.appendChild(li);
+      });
+    }
+
+    function load() {
+      return api("GET", "/api/inquiries/" + id + "/").then(render).catch(showError);
+    }
+
+    function renderPresence() {
+      var parts = Object.keys(others).map(function (k) { return others[k]; });
+      presenceBox.textContent = parts.join(" · ");
+    }
+
+    var live = connect({
+      onSnapshot: function () { load(); },
+      onEvent: function (event) { if (event.inquiry && event.inquiry.id === id) load(); },
+      onConnected: function () { live.send({ type: "presence", inquiry: id, state: "viewing" }); },
+      onPresence: function (p) {
+        if (p.user.id === myId) return;
+        var key = p.connection;
+        if (p.inquiry === id && (p.state === "viewing" || p.state === "typing")) {
+          others[key] = p.user.name + (p.state === "typing" ? " skriver et svar …" : " ser på denne");
+        } else {
+          delete others[key];
+        }
+        renderPresence();
+      }
+    });
+
+    function act(path, body) {
+      errorBox.hidden = true;
+      return api("POST", "/api/inquiries/" + id + "/" + path, body).then(render).catch(showError);
+    }
+
+    var claim = document.getElementById("claim-btn");
+    if (claim) claim.addEventListener("click", function () { act("claim/", {}); });
+    var release = document.getElementById("release-btn");
+    if (release) release.addEventListener("click", function () { act("release/", {}); });
+
+    var typingTimer = null;
+    var noteForm = document.getElementById("note-form");
+    if (noteForm) {
+      var area = noteForm.querySelector("textarea");
+      area.addEventListener("input", function () {
+        if (!typingTimer) live.send({ type: "presence", inquiry: id, state: "typing" });
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () {
+          typingTimer = null;
+          live.send({ type: "presence", inquiry: id, state: "viewing" });
+        }, 4000);
+      });
+      noteForm.addEventListener("submit", function (e) {
+        e.preventDefault();
+        act("notes/", { text: area.value }).then(function () {
+          if (!errorBox.hidden) return;
+          area.value = "";
+          live.send({ type: "presence", inquiry: id, state: "viewing" });
+        });
+      });
+    }
+    var closeForm = document.getElementById("close-form");
+    if (closeForm) {
+      closeForm.addEventListener("submit", function (e) {
+        e.preventDefault();
+        act("close/", { resolution: closeForm.querySelector("textarea").value });
+      });
+    }
+    return live;
+  }
+
+  window.Kontaktpunkt = { startQueuePage: startQueuePage, startInquiryPage: startInquiryPage };
+})();

@@ -1,0 +1,11 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("login/", views.KontaktpunktLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("", views.queue_page, name="queue"),
+    path("henvendelser/<int:pk>/", views.inquiry_page, name="inquiry-page"),
+]
