@@ -321,7 +321,10 @@ class InquiryDetailApi(APIView):
 
 def _visible_inquiry_id(request: Request, pk: int) -> int:
     """404 for inquiries outside the user's sections, before any service runs."""
-    get_object_or_404(selectors.inquiries_for(request.user).only("pk"), pk=pk)
+    if not selectors.inquiries_for(request.user).filter(pk=pk).exists():
+        from rest_framework.exceptions import NotFound
+
+        raise NotFound()
     return pk
 
 

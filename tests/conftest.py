@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+from twilio.request_validator import RequestValidator
+
+from tests.factories import ALWAYS_OPEN, SectionFactory, UserFactory
+
+TWILIO_TEST_TOKEN = "test-twilio-auth-token"  # noqa: S105
+
+
+def pytest_report_header(config: Any) -> list[str]:
+    return [
+        f"database: {settings.DATABASES['default']['ENGINE']}",
+        f"channel layer: {settings.CHANNEL_LAYERS['default']['BACKEND']}",
+        f"REDIS_URL set: {bool(os.environ.get('REDIS_URL'))}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _twilio_settings(settings: Any) -> None:
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
+    settings.PUBLIC_BASE_URL = "https://kontaktpunkt.example.test"
+    settings.COORDINATOR_PHONE = "+4755000000"
+
+
+@pytest.fixture
+def section(db: Any) -> Any:
+    return SectionFactory(opening_hours=ALWAYS_OPEN)
+
+
+@pytest.fixture
+def other_section(db: Any) -> Any:
+    return SectionFactory(opening_hours=ALWAYS_OPEN)
+
+
+@pytest.fixture
+def make_user(db: Any, section: Any) -> Callable[..., Any]:
+    def make(role: str, sections: list[Any] | None = None, **kwargs: Any) -> Any:
+        return UserFactory(role=role, sections=sections if sections is not None else [section],
+                           **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def coordinator(make_user: Callable[..., Any]) -> Any:
+    return make_user("coordinator", first_name="Kari", last_name="Nordmann")
+
+
+@pytest.fixture
+def coordinator2(make_user: Callable[..., Any]) -> Any:
+    return make_user("coordinator", first_name="Ola", last_name="Hansen")
+
+
+@pytest.fixture
+def secretary(make_user: Callable[..., Any]) -> Any:
+    return make_user("secretary")
+
+
+@pytest.fixture
+def doctor(make_user: Callable[..., Any]) -> Any:
+    return make_user("doctor")
+
+
+@pytest.fixture
+def lead(make_user: Callable[..., Any]) -> Any:
+    return make_user("lead")
+
+
+@pytest.fixture
+def api_as() -> Callable[[Any], APIClient]:
+    """An API client logged in as `user` with a real token, as an integration would be."""
+
+    def make(user: Any) -> APIClient:
+        from rest_framework.authtoken.models import Token
+
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+def twilio_signature(path: str, params: dict[str, str], token: str = TWILIO_TEST_TOKEN,
+                     base: str | None = None) -> str:
+    url = (base or settings.PUBLIC_BASE_URL) + path
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+@pytest.fixture
+def twilio_post(client: Any) -> Callable[..., Any]:
+    """POST form parameters to a webhook, signed with Twilio's real scheme."""
+
+    def post(path: str, params: dict[str, str], *, signature: str | None = None) -> Any:
+        sig = twilio_signature(path, params) if signature is None else signature
+        return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sig)
+
+    return post
+
+
+def error_code(response: Any) -> str:
+    return str(json.loads(response.content)["error"]["code"])
