@@ -136,12 +136,15 @@ else:
             "NAME": str(VAR_DIR / "kontaktpunkt.sqlite3"),
             # A file, not memory, for tests too: Daphne and browser tests run in other processes.
             "TEST": {"NAME": str(VAR_DIR / "test-kontaktpunkt.sqlite3")},
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
         }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (Daphne, a worker, the tests) share the file: wait for locks, take the
+    # write lock at BEGIN so two writers never deadlock, and let readers run beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,0 +1,232 @@
+"""ws/queue/ through the whole ASGI stack (origin check, session and token auth, routing).
+With REDIS_URL set (as in CI) the channel layer here is the real Redis one."""
+
+import pytest
+from channels.db import database_sync_to_async as sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from config.asgi import application
+from core import realtime
+from henvendelser import services
+from tests.factories import InquiryFactory, SectionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def token_headers(user):
+    token, _ = Token.objects.get_or_create(user=user)
+    return [(b"authorization", f"Token {token.key}".encode())]
+
+
+async def connect(headers, path="/ws/queue/"):
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+@pytest.fixture
+def world(db):
+    section = SectionFactory()
+    coordinator = UserFactory(role="coordinator", sections=[section], first_name="Kari",
+                              last_name="Nordmann")
+    coordinator2 = UserFactory(role="coordinator", sections=[section], first_name="Ola",
+                               last_name="Hansen")
+    return section, coordinator, coordinator2
+
+
+async def test_an_unauthenticated_socket_is_refused():
+    communicator, connected, _ = await connect([])
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_a_bad_token_is_refused(world):
+    communicator, connected, _ = await connect([(b"authorization", b"Token nonsense")])
+    assert not connected
+
+
+async def test_a_user_without_a_queue_role_is_refused(world):
+    section, _, _ = world
+    nobody = await sync_to_async(UserFactory)(sections=[section])
+    headers = await sync_to_async(token_headers)(nobody)
+    _, connected, _ = await connect(headers)
+    assert not connected
+
+
+async def test_another_sections_queue_is_refused(world):
+    _, coordinator, _ = world
+    other = await sync_to_async(SectionFactory)()
+    headers = await sync_to_async(token_headers)(coordinator)
+    _, connected, _ = await connect(headers, f"/ws/queue/?section={other.pk}")
+    assert not connected
+
+
+async def test_a_browser_socket_from_another_site_is_refused(world, client):
+    _, coordinator, _ = world
+    await sync_to_async(client.force_login)(coordinator)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    _, connected, _ = await connect([(b"cookie", cookie), (b"origin", b"https://evil.example")])
+    assert not connected
+    communicator, connected, _ = await connect(
+        [(b"cookie", cookie), (b"origin", b"http://testserver")]
+    )
+    assert connected
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["type"] == "snapshot"
+    await communicator.disconnect()
+
+
+async def test_on_connect_a_snapshot_of_open_inquiries_in_queue_order_with_the_seq(world):
+    section, coordinator, _ = world
+    await sync_to_async(InquiryFactory)(section=section, status="closed")
+    later = await sync_to_async(InquiryFactory)(section=section)
+    red = await sync_to_async(InquiryFactory)(section=section, grade="red")
+    await sync_to_async(type(section).objects.filter(pk=section.pk).update)(last_seq=41)
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, connected, _ = await connect(headers)
+    assert connected
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["type"] == "snapshot"
+    assert snapshot["seq"] == 41
+    assert [row["id"] for row in snapshot["inquiries"]] == [red.pk, later.pk]
+    await communicator.disconnect()
+
+
+async def test_a_committed_change_arrives_as_an_event_with_the_next_seq(world):
+    section, coordinator, coordinator2 = world
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    snapshot = await communicator.receive_json_from()
+
+    inquiry = await sync_to_async(services.log_inquiry)(
+        by=coordinator2, channel="phone", section=section, caller_phone="+4791234567",
+        summary="Spør om parkering",
+    )
+    event = await communicator.receive_json_from(timeout=5)
+    assert event["type"] == "inquiry.created"
+    assert event["seq"] == snapshot["seq"] + 1
+    assert event["inquiry"]["id"] == inquiry.pk
+    assert event["inquiry"]["summary"] == "Spør om parkering"
+
+    await sync_to_async(services.claim_inquiry)(inquiry_id=inquiry.pk, by=coordinator2)
+    claimed = await communicator.receive_json_from(timeout=5)
+    assert claimed["type"] == "inquiry.claimed"
+    assert claimed["seq"] == snapshot["seq"] + 2
+    assert claimed["inquiry"]["claimed_by"]["name"] == "Ola Hansen"
+    await communicator.disconnect()
+
+
+async def test_a_rolled_back_change_is_never_broadcast(world):
+    section, coordinator, _ = world
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    await communicator.receive_json_from()
+
+    def change_then_fail():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.log_inquiry(by=coordinator, channel="phone", section=section,
+                                 caller_phone="+4791234567")
+            raise RuntimeError("rolled back")
+
+    await sync_to_async(change_then_fail)()
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_resync_sends_exactly_what_was_missed_in_order(world):
+    section, coordinator, _ = world
+    headers = await sync_to_async(token_headers)(coordinator)
+    first, _, _ = await connect(headers)
+    seen = (await first.receive_json_from())["seq"]
+    await first.disconnect()
+
+    made = []
+    for phone in ("+4791234567", "+4791234568"):
+        made.append(await sync_to_async(services.log_inquiry)(
+            by=coordinator, channel="phone", section=section, caller_phone=phone))
+
+    again, _, _ = await connect(headers)
+    await again.receive_json_from()  # fresh snapshot
+    await again.send_json_to({"type": "resync", "since": seen})
+    missed = [await again.receive_json_from(), await again.receive_json_from()]
+    assert [e["seq"] for e in missed] == [seen + 1, seen + 2]
+    assert [e["inquiry"]["id"] for e in missed] == [m.pk for m in made]
+    await again.disconnect()
+
+
+async def test_a_resync_too_far_back_gets_a_fresh_snapshot(world, monkeypatch):
+    section, coordinator, _ = world
+    monkeypatch.setattr(realtime, "RESYNC_LIMIT", 1)
+    for phone in ("+4791234567", "+4791234568", "+4791234569"):
+        await sync_to_async(services.log_inquiry)(
+            by=coordinator, channel="phone", section=section, caller_phone=phone)
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    await communicator.receive_json_from()
+    await communicator.send_json_to({"type": "resync", "since": 0})
+    answer = await communicator.receive_json_from()
+    assert answer["type"] == "snapshot"
+    assert len(answer["inquiries"]) == 3
+    await communicator.disconnect()
+
+
+async def test_bad_frames_get_an_error_not_a_disconnect(world):
+    _, coordinator, _ = world
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    await communicator.receive_json_from()
+    await communicator.send_json_to({"type": "resync", "since": "yesterday"})
+    assert (await communicator.receive_json_from())["code"] == "invalid_since"
+    await communicator.send_json_to({"type": "shout"})
+    assert (await communicator.receive_json_from())["code"] == "unknown_type"
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from())["type"] == "pong"
+    await communicator.disconnect()
+
+
+async def test_presence_shows_who_has_an_inquiry_open_and_who_is_typing(world):
+    section, coordinator, coordinator2 = world
+    inquiry = await sync_to_async(InquiryFactory)(section=section)
+    kari, _, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    await kari.receive_json_from()
+    ola, _, _ = await connect(await sync_to_async(token_headers)(coordinator2))
+    await ola.receive_json_from()
+
+    await kari.send_json_to({"type": "presence", "inquiry": inquiry.pk, "state": "typing"})
+    seen = await ola.receive_json_from(timeout=5)
+    assert (seen["type"], seen["inquiry"], seen["state"]) == ("presence", inquiry.pk, "typing")
+    assert seen["user"]["name"] == "Kari Nordmann"
+    assert await kari.receive_nothing(timeout=0.2)  # not echoed to herself
+
+    # Someone who connects later learns it at once.
+    late, _, _ = await connect(await sync_to_async(token_headers)(coordinator2))
+    await late.receive_json_from()
+    told = await late.receive_json_from(timeout=5)
+    assert (told["type"], told["state"], told["user"]["id"]) == ("presence", "typing",
+                                                                 coordinator.pk)
+
+    await kari.disconnect()
+    # Presence is state, not a log: a repeat of "typing" (answering Ola's own hello) may come
+    # first; what matters is that Kari's leaving is the last word.
+    states = []
+    while not states or states[-1] != "gone":
+        states.append((await ola.receive_json_from(timeout=5))["state"])
+        assert len(states) <= 3, states
+    await ola.disconnect()
+    await late.disconnect()
+
+
+async def test_what_a_socket_is_shown_is_audited(world):
+    from core.models import AuditEvent
+
+    section, coordinator, _ = world
+    await sync_to_async(InquiryFactory)(section=section)
+    communicator, _, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    await communicator.receive_json_from()
+    await communicator.disconnect()
+    count = await sync_to_async(
+        AuditEvent.objects.filter(action="queue.snapshot", user=coordinator, channel="ws").count
+    )()
+    assert count == 1
