@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.factories import ALWAYS_OPEN, SectionFactory, UserFactory
 
-TWILIO_TEST_TOKEN = "test-twilio-auth-token"  # noqa: S105
+TWILIO_TEST_TOKEN = "test-twilio-auth-token"
 
 
 def pytest_report_header(config: Any) -> list[str]:
@@ -43,8 +43,9 @@ def other_section(db: Any) -> Any:
 @pytest.fixture
 def make_user(db: Any, section: Any) -> Callable[..., Any]:
     def make(role: str, sections: list[Any] | None = None, **kwargs: Any) -> Any:
-        return UserFactory(role=role, sections=sections if sections is not None else [section],
-                           **kwargs)
+        return UserFactory(
+            role=role, sections=sections if sections is not None else [section], **kwargs
+        )
 
     return make
 
@@ -89,8 +90,9 @@ def api_as() -> Callable[[Any], APIClient]:
     return make
 
 
-def twilio_signature(path: str, params: dict[str, str], token: str = TWILIO_TEST_TOKEN,
-                     base: str | None = None) -> str:
+def twilio_signature(
+    path: str, params: dict[str, str], token: str = TWILIO_TEST_TOKEN, base: str | None = None
+) -> str:
     url = (base or settings.PUBLIC_BASE_URL) + path
     return str(RequestValidator(token).compute_signature(url, params))
 

@@ -25,8 +25,10 @@ class Origin:
     ip: str | None = None
 
 
+# Origin is a frozen dataclass, so sharing the default instance is safe.
 _origin: contextvars.ContextVar[Origin] = contextvars.ContextVar(
-    "audit_origin", default=Origin(channel="system")
+    "audit_origin",
+    default=Origin(channel="system"),  # noqa: B039
 )
 
 
@@ -55,7 +57,7 @@ class AuditContextMiddleware:
             _origin.reset(token)
 
 
-class origin_as:  # noqa: N801 - used like a function in `with` statements
+class origin_as:
     """Set the audit origin for code outside a request (websocket consumers, tasks)."""
 
     def __init__(self, channel: str, ip: str | None = None) -> None:
@@ -127,7 +129,11 @@ def record(
 
 
 def record_reads(
-    *, user: Any, action: str, objects: Iterable[Any], patient_of: Callable[[Any], int | None],
+    *,
+    user: Any,
+    action: str,
+    objects: Iterable[Any],
+    patient_of: Callable[[Any], int | None],
     section_of: Callable[[Any], int | None],
 ) -> int:
     """Record one read per object that carries patient data (a list counts every row shown)."""

@@ -16,8 +16,18 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "at", "user", "username", "action", "object_type", "object_id", "patient_id",
-            "section_id", "channel", "ip", "detail",
+            "id",
+            "at",
+            "user",
+            "username",
+            "action",
+            "object_type",
+            "object_id",
+            "patient_id",
+            "section_id",
+            "channel",
+            "ip",
+            "detail",
         ]
 
 
@@ -44,6 +54,10 @@ class AuditListApi(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(qs.order_by("-at", "-id"), request, view=self) or []
         # Reading who read a patient's record is itself a read worth recording.
-        audit.record(user=request.user, action="audit.list", patient_id=filters.get("patient"),
-                     detail={"filters": {k: str(v) for k, v in filters.items()}})
+        audit.record(
+            user=request.user,
+            action="audit.list",
+            patient_id=filters.get("patient"),
+            detail={"filters": {k: str(v) for k, v in filters.items()}},
+        )
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)

@@ -82,4 +82,3 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         error_body("error", str(getattr(exc, "detail", _("Noe gikk galt.")))),
         status=response.status_code,
     )
-

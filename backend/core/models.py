@@ -59,6 +59,9 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["user", "section"], name="membership_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} i {self.section_id}"
+
 
 class UserProfile(models.Model):
     """What a user record lacks: a phone (doctors get SMS notices) and a display title."""
@@ -68,6 +71,9 @@ class UserProfile(models.Model):
     )
     phone = models.CharField(max_length=20, blank=True)
     title = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"Profil {self.user_id}"
 
 
 class AuditEvent(models.Model):
@@ -93,6 +99,9 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["username", "at"])]
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise RuntimeError("Audit events are append-only")
@@ -115,3 +124,6 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["section", "seq"], name="event_section_seq_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.section_id}#{self.seq} {self.type}"

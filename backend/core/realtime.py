@@ -53,7 +53,9 @@ def publish(*, section_id: int, type: str, body: dict[str, Any]) -> dict[str, An
     event = {"type": type, "seq": seq, **body}
     # Round-trip through JSON now, so a non-serialisable event fails where it was made.
     event = json.loads(json.dumps(event))
-    Event.objects.create(section_id=section_id, seq=seq, type=type, payload=event, at=timezone.now())
+    Event.objects.create(
+        section_id=section_id, seq=seq, type=type, payload=event, at=timezone.now()
+    )
     transaction.on_commit(lambda: broadcast(queue_group(section_id), event), robust=True)
     return event
 
@@ -65,8 +67,12 @@ def broadcast(group: str, event: dict[str, Any]) -> None:
     try:
         async_to_sync(layer.group_send)(group, {"type": "queue.event", "event": event})
     except Exception:  # the channel layer being down must never fail a committed write
-        logger.warning("broadcast to %s failed for seq %s; clients will resync", group,
-                       event.get("seq"), exc_info=True)
+        logger.warning(
+            "broadcast to %s failed for seq %s; clients will resync",
+            group,
+            event.get("seq"),
+            exc_info=True,
+        )
 
 
 def events_since(section_id: int, since: int) -> list[dict[str, Any]] | None:

@@ -45,8 +45,6 @@ def user_section_ids(user: Any) -> list[int]:
         return []
     cached = getattr(user, "_kontaktpunkt_sections", None)
     if cached is None:
-        cached = list(
-            user.memberships.order_by("section_id").values_list("section_id", flat=True)
-        )
+        cached = list(user.memberships.order_by("section_id").values_list("section_id", flat=True))
         user._kontaktpunkt_sections = cached
     return cached

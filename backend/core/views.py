@@ -54,8 +54,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:
             checks[name] = f"error: {type(exc).__name__}"
             ready = False
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )
 
 
 class InvalidCredentials(DomainError):
@@ -79,8 +80,7 @@ class TokenLoginApi(APIView):
         from django.contrib.auth import authenticate
 
         data = validated(self.InputSerializer, request.data)
-        user = authenticate(request._request, username=data["username"],
-                            password=data["password"])
+        user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             raise InvalidCredentials(_("Feil brukernavn eller passord."))
         token, _created = Token.objects.get_or_create(user=user)

@@ -91,14 +91,20 @@ def _section_for_write(user: Any, section_id: int | None) -> Section:
 
 def _audit_patient_reads(request: Request, action: str, patients: list[Patient]) -> None:
     audit.record_reads(
-        user=request.user, action=action, objects=patients, patient_of=lambda p: p.pk,
+        user=request.user,
+        action=action,
+        objects=patients,
+        patient_of=lambda p: p.pk,
         section_of=lambda p: p.section_id,
     )
 
 
 def _audit_inquiry_reads(request: Request, action: str, inquiries: list[Inquiry]) -> None:
     audit.record_reads(
-        user=request.user, action=action, objects=inquiries, patient_of=lambda i: i.patient_id,
+        user=request.user,
+        action=action,
+        objects=inquiries,
+        patient_of=lambda i: i.patient_id,
         section_of=lambda i: i.section_id,
     )
 
@@ -112,8 +118,17 @@ class PatientOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = [
-            "id", "section", "first_name", "last_name", "birth_date", "national_id",
-            "responsible_doctor", "diagnosis", "protocol", "created_at", "updated_at",
+            "id",
+            "section",
+            "first_name",
+            "last_name",
+            "birth_date",
+            "national_id",
+            "responsible_doctor",
+            "diagnosis",
+            "protocol",
+            "created_at",
+            "updated_at",
         ]
 
 
@@ -188,8 +203,15 @@ class ContactOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = [
-            "id", "patient", "name", "relation", "phone", "language", "sms_consent",
-            "sms_consent_at", "opted_out",
+            "id",
+            "patient",
+            "name",
+            "relation",
+            "phone",
+            "language",
+            "sms_consent",
+            "sms_consent_at",
+            "opted_out",
         ]
 
 
@@ -211,8 +233,14 @@ class PatientContactsApi(APIView):
         patient = get_object_or_404(selectors.patients_for(request.user), pk=pk)
         contacts = list(selectors.contacts_of(patient))
         _audit_patient_reads(request, "contact.list", [patient])
-        return Response({"count": len(contacts), "next": None, "previous": None,
-                         "results": ContactOutputSerializer(contacts, many=True).data})
+        return Response(
+            {
+                "count": len(contacts),
+                "next": None,
+                "previous": None,
+                "results": ContactOutputSerializer(contacts, many=True).data,
+            }
+        )
 
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(selectors.patients_for(request.user), pk=pk)
@@ -265,7 +293,8 @@ class InquiryListCreateApi(APIView):
 
     def get(self, request: Request) -> Response:
         raw = {
-            key: request.query_params.getlist(key) if key in {"status", "grade", "channel"}
+            key: request.query_params.getlist(key)
+            if key in {"status", "grade", "channel"}
             else request.query_params.get(key)
             for key in request.query_params
             if key not in {"page", "page_size"}
@@ -292,15 +321,21 @@ class InquiryListCreateApi(APIView):
         if data.get("patient"):
             patient = selectors.patients_for(request.user).filter(pk=data["patient"]).first()
             if patient is None:
-                raise InvalidInput(_("Fant ikke pasienten."),
-                                   fields={"patient": [_("Fant ikke pasienten.")]})
+                raise InvalidInput(
+                    _("Fant ikke pasienten."), fields={"patient": [_("Fant ikke pasienten.")]}
+                )
         section = (
             patient.section if patient else _section_for_write(request.user, data.get("section"))
         )
         inquiry = services.log_inquiry(
-            by=request.user, channel=data["channel"], section=section, patient=patient,
-            caller_phone=data.get("caller_phone", ""), caller_name=data.get("caller_name", ""),
-            summary=data.get("summary", ""), category=data.get("category", ""),
+            by=request.user,
+            channel=data["channel"],
+            section=section,
+            patient=patient,
+            caller_phone=data.get("caller_phone", ""),
+            caller_name=data.get("caller_name", ""),
+            summary=data.get("summary", ""),
+            category=data.get("category", ""),
         )
         return Response(InquiryRowSerializer(inquiry).data, status=201)
 
@@ -381,7 +416,8 @@ class InquiryCloseApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = validated(self.InputSerializer, request.data)
         services.close_inquiry(
-            inquiry_id=_visible_inquiry_id(request, pk), by=request.user,
+            inquiry_id=_visible_inquiry_id(request, pk),
+            by=request.user,
             resolution=data["resolution"],
         )
         return _detail_response(request, pk)

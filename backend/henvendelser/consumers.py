@@ -45,8 +45,11 @@ def _snapshot(user: Any, section_id: int, ip: str | None) -> dict[str, Any]:
     inquiries = selectors.open_queue(section_id=section_id)
     with audit.origin_as("ws", ip):
         audit.record_reads(
-            user=user, action="queue.snapshot", objects=inquiries,
-            patient_of=lambda i: i.patient_id, section_of=lambda i: i.section_id,
+            user=user,
+            action="queue.snapshot",
+            objects=inquiries,
+            patient_of=lambda i: i.patient_id,
+            section_of=lambda i: i.section_id,
         )
     return {"type": "snapshot", "seq": seq, "inquiries": [inquiry_row(i) for i in inquiries]}
 
@@ -63,8 +66,11 @@ def _audit_events(user: Any, events: list[dict[str, Any]], ip: str | None) -> No
     rows = [e["inquiry"] for e in events if isinstance(e.get("inquiry"), dict)]
     with audit.origin_as("ws", ip):
         audit.record_reads(
-            user=user, action="queue.event", objects=[_Row(r) for r in rows],
-            patient_of=lambda r: r.patient_id, section_of=lambda r: r.section_id,
+            user=user,
+            action="queue.event",
+            objects=[_Row(r) for r in rows],
+            patient_of=lambda r: r.patient_id,
+            section_of=lambda r: r.section_id,
         )
 
 

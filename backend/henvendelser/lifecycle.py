@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -10,7 +12,11 @@ from core.exceptions import InvalidTransition
 from .models import Status
 
 NEW, IN_PROGRESS, AWAITING, ANSWERED, CLOSED = (
-    Status.NEW, Status.IN_PROGRESS, Status.AWAITING_DOCTOR, Status.ANSWERED, Status.CLOSED,
+    Status.NEW,
+    Status.IN_PROGRESS,
+    Status.AWAITING_DOCTOR,
+    Status.ANSWERED,
+    Status.CLOSED,
 )
 
 # action -> {from status: to status}. An action not listed for a status is refused.
@@ -28,7 +34,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "close": {NEW: CLOSED, IN_PROGRESS: CLOSED, ANSWERED: CLOSED},
 }
 
-_REFUSALS = {
+_REFUSALS: dict[str, Any] = {
     CLOSED: gettext_lazy("Henvendelsen er lukket."),
     AWAITING: gettext_lazy("Henvendelsen venter på svar fra lege."),
 }

@@ -75,7 +75,10 @@ class Contact(models.Model):
     sms_consent = models.BooleanField(default=False)
     sms_consent_at = models.DateTimeField(null=True, blank=True)
     sms_consent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     opted_out = models.BooleanField(default=False)
@@ -139,12 +142,18 @@ class Inquiry(models.Model):
     )
     summary = models.TextField(blank=True)
     category = models.CharField(max_length=20, choices=Category.choices, blank=True)
-    grade = models.CharField(max_length=8, choices=Grade.choices, null=True, blank=True)
+    # NULL is "not yet assessed", which the API contract returns as null.
+    grade = models.CharField(  # noqa: DJ001
+        max_length=8, choices=Grade.choices, null=True, blank=True
+    )
     alarm = models.BooleanField(default=False)
     alarm_terms = models.JSONField(default=list, blank=True)
     needs_callback = models.BooleanField(default=False)
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="claimed_inquiries",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -186,7 +195,10 @@ class TimelineEntry(models.Model):
     kind = models.CharField(max_length=20, choices=EntryKind.choices)
     at = models.DateTimeField()
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     text = models.TextField(blank=True)
@@ -198,6 +210,9 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["at", "id"]
         verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.inquiry_id}: {self.kind}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -221,3 +236,6 @@ class Call(models.Model):
     recording_sid = models.CharField(max_length=64, blank=True)
     recording_url = models.URLField(max_length=500, blank=True)
     started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Anrop {self.call_sid}"

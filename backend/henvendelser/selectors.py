@@ -87,6 +87,10 @@ def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
 
 
 def inquiry_detail(*, user: Any, inquiry_id: int) -> Inquiry:
-    return inquiries_for(user).prefetch_related(
-        Prefetch("entries", queryset=TimelineEntry.objects.select_related("author"))
-    ).get(pk=inquiry_id)
+    return (
+        inquiries_for(user)
+        .prefetch_related(
+            Prefetch("entries", queryset=TimelineEntry.objects.select_related("author"))
+        )
+        .get(pk=inquiry_id)
+    )

@@ -34,11 +34,32 @@ class InquiryRowSerializer(serializers.ModelSerializer):
     class Meta:
         model = Inquiry
         fields = [
-            "id", "section", "status", "channel", "patient", "patient_name", "contact",
-            "contact_name", "contact_relation", "caller_phone", "caller_name", "identification",
-            "summary", "category", "grade", "alarm", "alarm_terms", "needs_callback",
-            "claimed_by", "claimed_at", "created_at", "updated_at", "deadline_at", "closed_at",
-            "escalation", "last_message_status",
+            "id",
+            "section",
+            "status",
+            "channel",
+            "patient",
+            "patient_name",
+            "contact",
+            "contact_name",
+            "contact_relation",
+            "caller_phone",
+            "caller_name",
+            "identification",
+            "summary",
+            "category",
+            "grade",
+            "alarm",
+            "alarm_terms",
+            "needs_callback",
+            "claimed_by",
+            "claimed_at",
+            "created_at",
+            "updated_at",
+            "deadline_at",
+            "closed_at",
+            "escalation",
+            "last_message_status",
         ]
 
     def get_patient_name(self, inquiry: Inquiry) -> str | None:

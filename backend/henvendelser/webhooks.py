@@ -134,8 +134,10 @@ def voice(request: HttpRequest) -> HttpResponse:
     response = VoiceResponse()
     if answerable:
         response.say(
-            _("Du har ringt kontaktpunktet. Ved livstruende sykdom, legg på og ring 113. "
-              "Vent litt, så setter vi deg over."),
+            _(
+                "Du har ringt kontaktpunktet. Ved livstruende sykdom, legg på og ring 113. "
+                "Vent litt, så setter vi deg over."
+            ),
             language=VOICE_LANGUAGE,
         )
         dial = response.dial(
@@ -180,9 +182,12 @@ def voice_status(request: HttpRequest) -> HttpResponse:
             response.hangup()
         else:
             _voicemail(
-                response, request,
-                _("Ingen kunne ta telefonen akkurat nå. Ved akutt sykdom, legg på og ring 113. "
-                  "Legg igjen en beskjed etter tonen, så ringer vi deg tilbake."),
+                response,
+                request,
+                _(
+                    "Ingen kunne ta telefonen akkurat nå. Ved akutt sykdom, legg på og ring 113. "
+                    "Legg igjen en beskjed etter tonen, så ringer vi deg tilbake."
+                ),
             )
     else:
         services.update_call_status(

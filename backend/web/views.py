@@ -64,5 +64,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             error_body("server_error", _("Noe gikk galt hos oss. Prøv igjen.")), status=500
         )
-    return HttpResponse(_("Noe gikk galt hos oss. Prøv igjen."), status=500,
-                        content_type="text/plain; charset=utf-8")
+    return HttpResponse(
+        _("Noe gikk galt hos oss. Prøv igjen."),
+        status=500,
+        content_type="text/plain; charset=utf-8",
+    )

@@ -20,7 +20,8 @@ def shape(response):
 
 def test_a_form_body_instead_of_json_is_415(api_as, coordinator):
     response = api_as(coordinator).post(
-        "/api/inquiries/", "channel=phone&caller_phone=91234567",
+        "/api/inquiries/",
+        "channel=phone&caller_phone=91234567",
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 415
@@ -37,8 +38,9 @@ def test_malformed_json_is_400(api_as, coordinator):
 
 
 def test_json_that_is_not_an_object_is_400(api_as, coordinator):
-    response = api_as(coordinator).post("/api/inquiries/", "[1, 2]",
-                                        content_type="application/json")
+    response = api_as(coordinator).post(
+        "/api/inquiries/", "[1, 2]", content_type="application/json"
+    )
     assert response.status_code == 400
     shape(response)
     assert not Inquiry.objects.exists()
@@ -71,14 +73,20 @@ def test_a_wrong_method_is_405_in_shape(api_as, coordinator):
 
 
 def test_token_login_gives_a_token_and_bad_passwords_a_clear_error(client, coordinator):
-    ok = client.post("/api/auth/token/", {"username": coordinator.username, "password": "pw"},
-                     content_type="application/json")
+    ok = client.post(
+        "/api/auth/token/",
+        {"username": coordinator.username, "password": "pw"},
+        content_type="application/json",
+    )
     assert ok.status_code == 200
     token = ok.json()["token"]
     listed = client.get("/api/inquiries/", HTTP_AUTHORIZATION=f"Token {token}")
     assert listed.status_code == 200
-    bad = client.post("/api/auth/token/", {"username": coordinator.username, "password": "no"},
-                      content_type="application/json")
+    bad = client.post(
+        "/api/auth/token/",
+        {"username": coordinator.username, "password": "no"},
+        content_type="application/json",
+    )
     assert bad.status_code == 400
     assert error_code(bad) == "invalid_credentials"
 

@@ -11,9 +11,12 @@ BACKEND = Path(__file__).resolve().parents[2] / "backend"
 
 
 def test_local_demo_settings_are_allowed():
-    assert unsafe_settings_reasons(
-        debug=True, demo_mode=True, secret_key=DEMO_SECRET_KEY, allowed_hosts=["127.0.0.1"]
-    ) == []
+    assert (
+        unsafe_settings_reasons(
+            debug=True, demo_mode=True, secret_key=DEMO_SECRET_KEY, allowed_hosts=["127.0.0.1"]
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -36,14 +39,19 @@ def _start(env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DEMO_MODE"}}
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=BACKEND, env=env, capture_output=True,
-        text=True, timeout=60,
+        [sys.executable, "manage.py", "check"],
+        cwd=BACKEND,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_the_service_refuses_to_start_with_debug_on_a_public_host():
-    result = _start({"ALLOWED_HOSTS": "kontaktpunkt.sykehus.no", "DEBUG": "true",
-                     "SECRET_KEY": "k" * 50})
+    result = _start(
+        {"ALLOWED_HOSTS": "kontaktpunkt.sykehus.no", "DEBUG": "true", "SECRET_KEY": "k" * 50}
+    )
     assert result.returncode != 0
     assert "Refusing to start" in result.stderr
 

@@ -14,8 +14,9 @@ pytestmark = [pytest.mark.e2e]
 @pytest.fixture
 def coordinator_page(daphne, browser):
     section = SectionFactory(opening_hours=ALWAYS_OPEN)
-    coordinator = UserFactory(role="coordinator", sections=[section], first_name="Kari",
-                              last_name="Nordmann")
+    coordinator = UserFactory(
+        role="coordinator", sections=[section], first_name="Kari", last_name="Nordmann"
+    )
     context = browser.new_context(locale="nb-NO")
     page = context.new_page()
     login(page, daphne.base_url, coordinator.username)
@@ -30,10 +31,16 @@ def test_a_new_text_appears_in_the_queue_without_reload(daphne, coordinator_page
     ContactFactory(patient=patient, phone="+4791234567", name="Ingrid Johansen")
     page.evaluate("window.__notReloaded = true")
 
-    post_signed(daphne, "/webhooks/twilio/sms/", {
-        "MessageSid": "SMpage0001", "From": "+4791234567", "To": section.phone_number,
-        "Body": "Emma har feber igjen",
-    })
+    post_signed(
+        daphne,
+        "/webhooks/twilio/sms/",
+        {
+            "MessageSid": "SMpage0001",
+            "From": "+4791234567",
+            "To": section.phone_number,
+            "Body": "Emma har feber igjen",
+        },
+    )
     row = page.locator("#queue-body tr.row")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Emma Johansen (Ingrid Johansen)")
@@ -43,11 +50,17 @@ def test_a_new_text_appears_in_the_queue_without_reload(daphne, coordinator_page
 
 
 def test_claim_note_and_close_from_the_inquiry_page(daphne, coordinator_page):
-    page, section, coordinator = coordinator_page
-    post_signed(daphne, "/webhooks/twilio/sms/", {
-        "MessageSid": "SMpage0002", "From": "+4798765432", "To": section.phone_number,
-        "Body": "Hvor parkerer vi?",
-    })
+    page, section, _ = coordinator_page
+    post_signed(
+        daphne,
+        "/webhooks/twilio/sms/",
+        {
+            "MessageSid": "SMpage0002",
+            "From": "+4798765432",
+            "To": section.phone_number,
+            "Body": "Hvor parkerer vi?",
+        },
+    )
     page.locator("#queue-body tr.row a").click()
     expect(page.locator("#timeline")).to_contain_text("Hvor parkerer vi?")
     page.click("#claim-btn")
@@ -71,8 +84,13 @@ def test_a_dropped_socket_shows_a_banner_and_the_queue_catches_up_when_it_return
     daphne.stop()
     expect(banner).to_be_visible()
     # Written while the page could not hear about it.
-    services.log_inquiry(by=coordinator, channel="phone", section=section,
-                         caller_phone="+4791234567", summary="Logget mens forbindelsen var nede")
+    services.log_inquiry(
+        by=coordinator,
+        channel="phone",
+        section=section,
+        caller_phone="+4791234567",
+        summary="Logget mens forbindelsen var nede",
+    )
     daphne.start()
     expect(banner).to_be_hidden(timeout=20_000)
     expect(page.locator("#queue-body")).to_contain_text("Logget mens forbindelsen var nede")
@@ -80,12 +98,19 @@ def test_a_dropped_socket_shows_a_banner_and_the_queue_catches_up_when_it_return
 
 def test_another_coordinator_sees_who_has_the_inquiry_open(daphne, browser, coordinator_page):
     page, section, _ = coordinator_page
-    other = UserFactory(role="coordinator", sections=[section], first_name="Ola",
-                        last_name="Hansen")
-    post_signed(daphne, "/webhooks/twilio/sms/", {
-        "MessageSid": "SMpage0003", "From": "+4798765432", "To": section.phone_number,
-        "Body": "Spørsmål om timen",
-    })
+    other = UserFactory(
+        role="coordinator", sections=[section], first_name="Ola", last_name="Hansen"
+    )
+    post_signed(
+        daphne,
+        "/webhooks/twilio/sms/",
+        {
+            "MessageSid": "SMpage0003",
+            "From": "+4798765432",
+            "To": section.phone_number,
+            "Body": "Spørsmål om timen",
+        },
+    )
     expect(page.locator("#queue-body tr.row")).to_have_count(1)
     context = browser.new_context(locale="nb-NO")
     ola = context.new_page()

@@ -18,8 +18,10 @@ pytestmark = [pytest.mark.e2e]
 def post_signed(server, path, params):
     signature = twilio_signature(path, params, base=server.base_url)
     request = urllib.request.Request(
-        server.base_url + path, data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": signature}, method="POST",
+        server.base_url + path,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": signature},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
@@ -33,9 +35,13 @@ def test_a_text_message_reaches_an_open_queue_socket_once(daphne):
     with connect(ws_url, additional_headers={"Authorization": f"Token {token.key}"}) as socket:
         snapshot = json.loads(socket.recv(timeout=10))
         assert snapshot["type"] == "snapshot"
-        params = {"MessageSid": "SMe2e0001", "From": "+4791234567", "To": section.phone_number,
-                  "Body": "Feber 38,6 etter kur"}
-        status, body = post_signed(daphne, "/webhooks/twilio/sms/", params)
+        params = {
+            "MessageSid": "SMe2e0001",
+            "From": "+4791234567",
+            "To": section.phone_number,
+            "Body": "Feber 38,6 etter kur",
+        }
+        status, _body = post_signed(daphne, "/webhooks/twilio/sms/", params)
         assert status == 200
         event = json.loads(socket.recv(timeout=10))
         assert event["type"] == "inquiry.created"
@@ -53,8 +59,12 @@ def test_the_sequence_survives_a_restart(daphne):
     section = SectionFactory(opening_hours=ALWAYS_OPEN)
     coordinator = UserFactory(role="coordinator", sections=[section])
     token = Token.objects.create(user=coordinator)
-    params = {"MessageSid": "SMe2e0002", "From": "+4791234567", "To": section.phone_number,
-              "Body": "Hei"}
+    params = {
+        "MessageSid": "SMe2e0002",
+        "From": "+4791234567",
+        "To": section.phone_number,
+        "Body": "Hei",
+    }
     post_signed(daphne, "/webhooks/twilio/sms/", params)
     daphne.stop()
     daphne.start()

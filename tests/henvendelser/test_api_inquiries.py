@@ -76,7 +76,9 @@ def test_the_queue_is_in_grade_order_then_longest_waiting_first(api_as, coordina
     now = timezone.now()
     old_untriaged = InquiryFactory(section=section, created_at=now - dt.timedelta(hours=3))
     green = InquiryFactory(section=section, grade="green", created_at=now - dt.timedelta(hours=5))
-    red_newer = InquiryFactory(section=section, grade="red", created_at=now - dt.timedelta(minutes=1))
+    red_newer = InquiryFactory(
+        section=section, grade="red", created_at=now - dt.timedelta(minutes=1)
+    )
     red_older = InquiryFactory(section=section, grade="red", created_at=now - dt.timedelta(hours=1))
     amber = InquiryFactory(section=section, grade="amber", created_at=now)
     alarm = InquiryFactory(section=section, alarm=True, created_at=now - dt.timedelta(minutes=30))
@@ -87,8 +89,9 @@ def test_the_queue_is_in_grade_order_then_longest_waiting_first(api_as, coordina
 
 
 def test_queue_filters(api_as, coordinator, section):
-    mine = InquiryFactory(section=section, status="in_progress", claimed_by=coordinator,
-                          channel="sms", grade="amber")
+    mine = InquiryFactory(
+        section=section, status="in_progress", claimed_by=coordinator, channel="sms", grade="amber"
+    )
     closed = InquiryFactory(section=section, status="closed", channel="phone")
     untriaged = InquiryFactory(section=section, channel="phone")
     client = api_as(coordinator)
@@ -162,16 +165,19 @@ def test_only_the_claimant_or_a_lead_may_release(api_as, coordinator, coordinato
     refused = api_as(coordinator2).post(f"/api/inquiries/{inquiry.pk}/release/", {}, format="json")
     assert refused.status_code == 409
     assert error_code(refused) == "not_claimant"
-    assert api_as(lead).post(f"/api/inquiries/{inquiry.pk}/release/", {},
-                             format="json").status_code == 200
+    assert (
+        api_as(lead).post(f"/api/inquiries/{inquiry.pk}/release/", {}, format="json").status_code
+        == 200
+    )
 
 
 def test_the_claimant_hands_an_inquiry_over(api_as, coordinator, coordinator2, section):
     inquiry = InquiryFactory(section=section)
     client = api_as(coordinator)
     client.post(f"/api/inquiries/{inquiry.pk}/claim/", {}, format="json")
-    handed = client.post(f"/api/inquiries/{inquiry.pk}/claim/", {"to": coordinator2.pk},
-                         format="json")
+    handed = client.post(
+        f"/api/inquiries/{inquiry.pk}/claim/", {"to": coordinator2.pk}, format="json"
+    )
     assert handed.status_code == 200
     assert handed.json()["claimed_by"]["id"] == coordinator2.pk
 
@@ -208,8 +214,7 @@ def test_secretaries_and_doctors_cannot_claim_or_close(api_as, make_user, sectio
     inquiry = InquiryFactory(section=section)
     client = api_as(make_user(role))
     assert client.post(f"/api/inquiries/{inquiry.pk}/claim/", {}, format="json").status_code == 403
-    closed = client.post(f"/api/inquiries/{inquiry.pk}/close/", {"resolution": "ok"},
-                         format="json")
+    closed = client.post(f"/api/inquiries/{inquiry.pk}/close/", {"resolution": "ok"}, format="json")
     assert closed.status_code == 403
     inquiry.refresh_from_db()
     assert inquiry.status == "new"
@@ -218,7 +223,8 @@ def test_secretaries_and_doctors_cannot_claim_or_close(api_as, make_user, sectio
 def test_notes_go_on_the_timeline_with_author(api_as, doctor, section):
     inquiry = InquiryFactory(section=section)
     response = api_as(doctor).post(
-        f"/api/inquiries/{inquiry.pk}/notes/", {"text": "Ring meg om feberen stiger."},
+        f"/api/inquiries/{inquiry.pk}/notes/",
+        {"text": "Ring meg om feberen stiger."},
         format="json",
     )
     assert response.status_code == 201
@@ -230,8 +236,9 @@ def test_notes_go_on_the_timeline_with_author(api_as, doctor, section):
 
 def test_an_empty_note_is_refused(api_as, coordinator, section):
     inquiry = InquiryFactory(section=section)
-    response = api_as(coordinator).post(f"/api/inquiries/{inquiry.pk}/notes/", {"text": "  "},
-                                        format="json")
+    response = api_as(coordinator).post(
+        f"/api/inquiries/{inquiry.pk}/notes/", {"text": "  "}, format="json"
+    )
     assert response.status_code == 400
     assert not TimelineEntry.objects.filter(inquiry=inquiry).exists()
 
@@ -240,8 +247,9 @@ def test_close_needs_a_resolution_and_records_it(api_as, coordinator, section):
     inquiry = InquiryFactory(section=section)
     client = api_as(coordinator)
     assert client.post(f"/api/inquiries/{inquiry.pk}/close/", {}, format="json").status_code == 400
-    response = client.post(f"/api/inquiries/{inquiry.pk}/close/",
-                           {"resolution": "Ny time avtalt."}, format="json")
+    response = client.post(
+        f"/api/inquiries/{inquiry.pk}/close/", {"resolution": "Ny time avtalt."}, format="json"
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "closed"
@@ -252,15 +260,17 @@ def test_close_needs_a_resolution_and_records_it(api_as, coordinator, section):
 def test_someone_elses_claimed_inquiry_cannot_be_closed(api_as, coordinator, coordinator2, section):
     inquiry = InquiryFactory(section=section)
     api_as(coordinator).post(f"/api/inquiries/{inquiry.pk}/claim/", {}, format="json")
-    response = api_as(coordinator2).post(f"/api/inquiries/{inquiry.pk}/close/",
-                                         {"resolution": "?"}, format="json")
+    response = api_as(coordinator2).post(
+        f"/api/inquiries/{inquiry.pk}/close/", {"resolution": "?"}, format="json"
+    )
     assert response.status_code == 409
 
 
 def test_an_inquiry_waiting_for_a_doctor_cannot_be_closed(api_as, coordinator, section):
     inquiry = InquiryFactory(section=section, status="awaiting_doctor")
-    response = api_as(coordinator).post(f"/api/inquiries/{inquiry.pk}/close/",
-                                        {"resolution": "?"}, format="json")
+    response = api_as(coordinator).post(
+        f"/api/inquiries/{inquiry.pk}/close/", {"resolution": "?"}, format="json"
+    )
     assert response.status_code == 409
     assert error_code(response) == "invalid_transition"
 
@@ -269,8 +279,9 @@ def test_detail_has_the_timeline_in_order(api_as, coordinator, section):
     client = api_as(coordinator)
     created = log_call(client).json()
     client.post(f"/api/inquiries/{created['id']}/claim/", {}, format="json")
-    client.post(f"/api/inquiries/{created['id']}/notes/", {"text": "Ringte tilbake."},
-                format="json")
+    client.post(
+        f"/api/inquiries/{created['id']}/notes/", {"text": "Ringte tilbake."}, format="json"
+    )
     detail = client.get(f"/api/inquiries/{created['id']}/").json()
     assert [e["kind"] for e in detail["entries"]] == ["created", "claimed", "note"]
 

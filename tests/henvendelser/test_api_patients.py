@@ -39,7 +39,8 @@ def test_a_coordinator_registers_a_patient_and_reads_the_national_id_back_masked
 
 
 @pytest.mark.parametrize(
-    "national_id", ["17051650000", "1705165", "abcdefghijk", valid_national_id(dt.date(2016, 5, 18))]
+    "national_id",
+    ["17051650000", "1705165", "abcdefghijk", valid_national_id(dt.date(2016, 5, 18))],
 )
 def test_an_invalid_or_mismatched_national_id_is_refused_and_nothing_is_stored(
     api_as, coordinator, national_id
@@ -92,7 +93,10 @@ def test_reading_a_patient_is_audited_with_who_and_from_where(api_as, doctor, se
     assert response.status_code == 200
     event = AuditEvent.objects.get(action="patient.read")
     assert (event.user, event.patient_id, event.channel, event.ip) == (
-        doctor, patient.pk, "api", "10.1.2.3"
+        doctor,
+        patient.pk,
+        "api",
+        "10.1.2.3",
     )
 
 

@@ -29,10 +29,12 @@ async def connect(headers, path="/ws/queue/"):
 @pytest.fixture
 def world(db):
     section = SectionFactory()
-    coordinator = UserFactory(role="coordinator", sections=[section], first_name="Kari",
-                              last_name="Nordmann")
-    coordinator2 = UserFactory(role="coordinator", sections=[section], first_name="Ola",
-                               last_name="Hansen")
+    coordinator = UserFactory(
+        role="coordinator", sections=[section], first_name="Kari", last_name="Nordmann"
+    )
+    coordinator2 = UserFactory(
+        role="coordinator", sections=[section], first_name="Ola", last_name="Hansen"
+    )
     return section, coordinator, coordinator2
 
 
@@ -43,7 +45,7 @@ async def test_an_unauthenticated_socket_is_refused():
 
 
 async def test_a_bad_token_is_refused(world):
-    communicator, connected, _ = await connect([(b"authorization", b"Token nonsense")])
+    _, connected, _ = await connect([(b"authorization", b"Token nonsense")])
     assert not connected
 
 
@@ -101,7 +103,10 @@ async def test_a_committed_change_arrives_as_an_event_with_the_next_seq(world):
     snapshot = await communicator.receive_json_from()
 
     inquiry = await sync_to_async(services.log_inquiry)(
-        by=coordinator2, channel="phone", section=section, caller_phone="+4791234567",
+        by=coordinator2,
+        channel="phone",
+        section=section,
+        caller_phone="+4791234567",
         summary="Spør om parkering",
     )
     event = await communicator.receive_json_from(timeout=5)
@@ -126,8 +131,9 @@ async def test_a_rolled_back_change_is_never_broadcast(world):
 
     def change_then_fail():
         with pytest.raises(RuntimeError), transaction.atomic():
-            services.log_inquiry(by=coordinator, channel="phone", section=section,
-                                 caller_phone="+4791234567")
+            services.log_inquiry(
+                by=coordinator, channel="phone", section=section, caller_phone="+4791234567"
+            )
             raise RuntimeError("rolled back")
 
     await sync_to_async(change_then_fail)()
@@ -144,8 +150,11 @@ async def test_resync_sends_exactly_what_was_missed_in_order(world):
 
     made = []
     for phone in ("+4791234567", "+4791234568"):
-        made.append(await sync_to_async(services.log_inquiry)(
-            by=coordinator, channel="phone", section=section, caller_phone=phone))
+        made.append(
+            await sync_to_async(services.log_inquiry)(
+                by=coordinator, channel="phone", section=section, caller_phone=phone
+            )
+        )
 
     again, _, _ = await connect(headers)
     await again.receive_json_from()  # fresh snapshot
@@ -161,7 +170,8 @@ async def test_a_resync_too_far_back_gets_a_fresh_snapshot(world, monkeypatch):
     monkeypatch.setattr(realtime, "RESYNC_LIMIT", 1)
     for phone in ("+4791234567", "+4791234568", "+4791234569"):
         await sync_to_async(services.log_inquiry)(
-            by=coordinator, channel="phone", section=section, caller_phone=phone)
+            by=coordinator, channel="phone", section=section, caller_phone=phone
+        )
     headers = await sync_to_async(token_headers)(coordinator)
     communicator, _, _ = await connect(headers)
     await communicator.receive_json_from()
@@ -204,8 +214,11 @@ async def test_presence_shows_who_has_an_inquiry_open_and_who_is_typing(world):
     late, _, _ = await connect(await sync_to_async(token_headers)(coordinator2))
     await late.receive_json_from()
     told = await late.receive_json_from(timeout=5)
-    assert (told["type"], told["state"], told["user"]["id"]) == ("presence", "typing",
-                                                                 coordinator.pk)
+    assert (told["type"], told["state"], told["user"]["id"]) == (
+        "presence",
+        "typing",
+        coordinator.pk,
+    )
 
     await kari.disconnect()
     # Presence is state, not a log: a repeat of "typing" (answering Ola's own hello) may come

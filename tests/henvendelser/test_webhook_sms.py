@@ -15,11 +15,20 @@ OSLO = zoneinfo.ZoneInfo("Europe/Oslo")
 PATH = "/webhooks/twilio/sms/"
 
 
-def sms(section, sid="SM00000000000000000000000000000001", body="Emma har 38,5 i feber",
-        sender="+4791234567"):
+def sms(
+    section,
+    sid="SM00000000000000000000000000000001",
+    body="Emma har 38,5 i feber",
+    sender="+4791234567",
+):
     return {
-        "MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "1" * 32, "From": sender,
-        "To": section.phone_number, "Body": body, "NumMedia": "0",
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": section.phone_number,
+        "Body": body,
+        "NumMedia": "0",
     }
 
 
@@ -30,12 +39,17 @@ def test_a_text_from_a_known_parent_starts_an_inquiry_for_the_child(twilio_post,
     assert response["Content-Type"].startswith("application/xml")
     inquiry = Inquiry.objects.get()
     assert (inquiry.channel, inquiry.status, inquiry.patient, inquiry.contact) == (
-        "sms", "new", contact.patient, contact
+        "sms",
+        "new",
+        contact.patient,
+        contact,
     )
     assert inquiry.identification == "identified"
     entry = inquiry.entries.get(kind="sms_in")
     assert entry.text == "Emma har 38,5 i feber"
-    assert AuditEvent.objects.filter(action="inquiry.sms_in", patient_id=contact.patient_id).exists()
+    assert AuditEvent.objects.filter(
+        action="inquiry.sms_in", patient_id=contact.patient_id
+    ).exists()
 
 
 def test_a_retried_webhook_creates_nothing_new(twilio_post, section):
@@ -74,7 +88,8 @@ def test_a_second_text_joins_the_open_inquiry(twilio_post, section):
     twilio_post(PATH, sms(section, sid="SM2", body="Nå 39 grader"))
     inquiry = Inquiry.objects.get()
     assert list(inquiry.entries.filter(kind="sms_in").values_list("text", flat=True)) == [
-        "Emma har 38,5 i feber", "Nå 39 grader",
+        "Emma har 38,5 i feber",
+        "Nå 39 grader",
     ]
 
 
@@ -171,8 +186,14 @@ def test_concurrent_deliveries_of_the_same_message_record_it_once(section):
     def deliver():
         barrier.wait()
         try:
-            results.append(receive_sms(message_sid="SMrace", from_phone="+4791234567",
-                                       to_phone=section.phone_number, body="Feber"))
+            results.append(
+                receive_sms(
+                    message_sid="SMrace",
+                    from_phone="+4791234567",
+                    to_phone=section.phone_number,
+                    body="Feber",
+                )
+            )
         finally:
             connection.close()
 

@@ -24,8 +24,14 @@ def weekday_hours(section):
 
 
 def call(section, sid="CA00000000000000000000000000000001", sender="+4791234567"):
-    return {"CallSid": sid, "AccountSid": "AC" + "1" * 32, "From": sender,
-            "To": section.phone_number, "CallStatus": "ringing", "Direction": "inbound"}
+    return {
+        "CallSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": section.phone_number,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
 
 
 def test_in_opening_hours_a_call_is_logged_and_forwarded_to_the_coordinator(
@@ -41,7 +47,9 @@ def test_in_opening_hours_a_call_is_logged_and_forwarded_to_the_coordinator(
     assert "113" in twiml
     inquiry = Inquiry.objects.get()
     assert (inquiry.channel, inquiry.patient, inquiry.needs_callback) == (
-        "phone", contact.patient, False
+        "phone",
+        contact.patient,
+        False,
     )
     assert inquiry.entries.filter(kind="call_in").count() == 1
 
@@ -83,9 +91,12 @@ def test_a_voicemail_recording_is_attached_once(twilio_post, weekday_hours):
     sid = call(weekday_hours)["CallSid"]
     with time_machine.travel(NIGHT, tick=False):
         twilio_post(VOICE, call(weekday_hours))
-        params = {"CallSid": sid, "RecordingSid": "RE" + "2" * 32,
-                  "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
-                  "RecordingDuration": "17"}
+        params = {
+            "CallSid": sid,
+            "RecordingSid": "RE" + "2" * 32,
+            "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
+            "RecordingDuration": "17",
+        }
         response = twilio_post(STATUS, params)
         twilio_post(STATUS, params)
     assert "<Hangup" in response.content.decode()
@@ -126,17 +137,26 @@ def test_a_status_for_an_unknown_call_changes_nothing(twilio_post, section):
 
 def test_voice_webhooks_with_a_bad_signature_get_403(twilio_post, section):
     assert twilio_post(VOICE, call(section), signature="bad").status_code == 403
-    assert twilio_post(STATUS, {"CallSid": "CA1", "DialCallStatus": "busy"},
-                       signature="bad").status_code == 403
+    assert (
+        twilio_post(
+            STATUS, {"CallSid": "CA1", "DialCallStatus": "busy"}, signature="bad"
+        ).status_code
+        == 403
+    )
     assert not Call.objects.exists()
 
 
 def test_a_call_from_a_parent_with_an_open_text_inquiry_joins_it(twilio_post, weekday_hours):
     with time_machine.travel(OPEN_TIME, tick=False):
-        twilio_post("/webhooks/twilio/sms/", {
-            "MessageSid": "SM1", "From": "+4791234567", "To": weekday_hours.phone_number,
-            "Body": "Ringer snart",
-        })
+        twilio_post(
+            "/webhooks/twilio/sms/",
+            {
+                "MessageSid": "SM1",
+                "From": "+4791234567",
+                "To": weekday_hours.phone_number,
+                "Body": "Ringer snart",
+            },
+        )
         twilio_post(VOICE, call(weekday_hours))
     inquiry = Inquiry.objects.get()
     assert [e.kind for e in inquiry.entries.all()] == ["created", "sms_in", "call_in"]

@@ -40,7 +40,12 @@ def add_entry(
     external_id: str | None = None,
 ) -> TimelineEntry:
     return TimelineEntry.objects.create(
-        inquiry=inquiry, kind=kind, at=at, author=author, text=text, data=data or {},
+        inquiry=inquiry,
+        kind=kind,
+        at=at,
+        author=author,
+        text=text,
+        data=data or {},
         external_id=external_id,
     )
 
@@ -53,6 +58,10 @@ def touch_and_publish(*, inquiry: Inquiry, event_type: str, now: dt.datetime) ->
 
 def audit_inquiry(*, user: Any, action: str, inquiry: Inquiry, **detail: Any) -> None:
     audit.record(
-        user=user, action=action, obj=inquiry, patient_id=inquiry.patient_id,
-        section_id=inquiry.section_id, detail=detail,
+        user=user,
+        action=action,
+        obj=inquiry,
+        patient_id=inquiry.patient_id,
+        section_id=inquiry.section_id,
+        detail=detail,
     )

@@ -55,7 +55,7 @@ def log_inquiry(
     _require_section_member(by, section.pk)
     lock_section(section.pk)
     contact = None
-    identification = Identification.UNKNOWN
+    identification: str = Identification.UNKNOWN
     if caller_phone:
         found_patient, found_contact, identification = identify_caller(
             section=section, phone=caller_phone
@@ -69,13 +69,24 @@ def log_inquiry(
         if contact is None and caller_phone:
             contact = patient.contacts.filter(phone=caller_phone).first()
     inquiry = Inquiry.objects.create(
-        section=section, channel=channel, patient=patient, contact=contact,
-        caller_phone=caller_phone, caller_name=caller_name or (contact.name if contact else ""),
-        identification=identification, summary=summary, category=category, created_at=now,
+        section=section,
+        channel=channel,
+        patient=patient,
+        contact=contact,
+        caller_phone=caller_phone,
+        caller_name=caller_name or (contact.name if contact else ""),
+        identification=identification,
+        summary=summary,
+        category=category,
+        created_at=now,
         updated_at=now,
     )
     add_entry(
-        inquiry=inquiry, kind=EntryKind.CREATED, at=now, author=by, text=summary,
+        inquiry=inquiry,
+        kind=EntryKind.CREATED,
+        at=now,
+        author=by,
+        text=summary,
         data={"channel": channel, "logged_by_hand": True},
     )
     audit_inquiry(user=by, action="inquiry.create", inquiry=inquiry)
@@ -121,7 +132,10 @@ def claim_inquiry(
     inquiry.claimed_by = target
     inquiry.claimed_at = now
     add_entry(
-        inquiry=inquiry, kind=EntryKind.CLAIMED, at=now, author=by,
+        inquiry=inquiry,
+        kind=EntryKind.CLAIMED,
+        at=now,
+        author=by,
         data={"to": target.pk, "from": holder.pk if holder else None, "status_from": old_status},
     )
     audit_inquiry(user=by, action="inquiry.claim", inquiry=inquiry, to=target.pk)
@@ -138,13 +152,14 @@ def release_inquiry(*, inquiry_id: int, by: Any, now: dt.datetime | None = None)
     if inquiry.claimed_by_id is None:
         raise NotClaimant(_("Ingen har tatt denne henvendelsen."))
     if inquiry.claimed_by_id != by.pk and not _is_lead(by):
-        raise NotClaimant(_("Bare den som har tatt henvendelsen, eller en leder, kan gi den fra seg."))
+        raise NotClaimant(
+            _("Bare den som har tatt henvendelsen, eller en leder, kan gi den fra seg.")
+        )
     inquiry.status = lifecycle.next_status("release", inquiry.status)
     previous = inquiry.claimed_by_id
     inquiry.claimed_by = None
     inquiry.claimed_at = None
-    add_entry(inquiry=inquiry, kind=EntryKind.RELEASED, at=now, author=by,
-              data={"from": previous})
+    add_entry(inquiry=inquiry, kind=EntryKind.RELEASED, at=now, author=by, data={"from": previous})
     audit_inquiry(user=by, action="inquiry.release", inquiry=inquiry)
     touch_and_publish(inquiry=inquiry, event_type=INQUIRY_RELEASED, now=now)
     return inquiry
@@ -172,8 +187,9 @@ def close_inquiry(
     (or a lead's); an inquiry waiting for a doctor cannot be closed."""
     now = now_or(now)
     if not resolution.strip():
-        raise InvalidInput(_("Skriv hva som ble gjort før du lukker."),
-                           fields={"resolution": ["blank"]})
+        raise InvalidInput(
+            _("Skriv hva som ble gjort før du lukker."), fields={"resolution": ["blank"]}
+        )
     inquiry = lock_inquiry(inquiry_id)
     _require_section_member(by, inquiry.section_id)
     new_status = lifecycle.next_status("close", inquiry.status)
@@ -187,8 +203,7 @@ def close_inquiry(
     inquiry.closed_at = now
     inquiry.resolution = resolution.strip()
     inquiry.needs_callback = False
-    add_entry(inquiry=inquiry, kind=EntryKind.CLOSED, at=now, author=by,
-              text=inquiry.resolution)
+    add_entry(inquiry=inquiry, kind=EntryKind.CLOSED, at=now, author=by, text=inquiry.resolution)
     audit_inquiry(user=by, action="inquiry.close", inquiry=inquiry)
     touch_and_publish(inquiry=inquiry, event_type=INQUIRY_UPDATED, now=now)
     return inquiry

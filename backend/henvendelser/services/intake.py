@@ -19,7 +19,7 @@ from core.models import Section
 from core.realtime import lock_section
 
 from .. import lifecycle
-from ..events import INQUIRY_CREATED, INQUIRY_UPDATED, publish_inquiry_event
+from ..events import INQUIRY_CREATED, INQUIRY_UPDATED
 from ..models import (
     Call,
     Channel,
@@ -58,9 +58,7 @@ def section_for_number(to_phone: str) -> Section:
     return section
 
 
-def identify_caller(
-    *, section: Section, phone: str
-) -> tuple[Patient | None, Contact | None, str]:
+def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Contact | None, str]:
     contacts = list(
         Contact.objects.filter(phone=phone, patient__section=section).select_related("patient")
     )
@@ -91,22 +89,36 @@ def join_or_start_inquiry(
             old = existing.status
             existing.status = lifecycle.next_status(action, existing.status)
             add_entry(
-                inquiry=existing, kind=EntryKind.STATUS, at=now,
+                inquiry=existing,
+                kind=EntryKind.STATUS,
+                at=now,
                 data={"from": old, "to": existing.status, "reason": "new_inbound"},
             )
         return existing, False
     patient, contact, identification = identify_caller(section=section, phone=phone)
     inquiry = Inquiry.objects.create(
-        section=section, channel=channel, patient=patient, contact=contact, caller_phone=phone,
-        caller_name=contact.name if contact else "", identification=identification,
-        summary=summary, created_at=now, updated_at=now,
+        section=section,
+        channel=channel,
+        patient=patient,
+        contact=contact,
+        caller_phone=phone,
+        caller_name=contact.name if contact else "",
+        identification=identification,
+        summary=summary,
+        created_at=now,
+        updated_at=now,
     )
     add_entry(inquiry=inquiry, kind=EntryKind.CREATED, at=now, data={"channel": channel})
     return inquiry, True
 
 
 def receive_sms(
-    *, message_sid: str, from_phone: str, to_phone: str, body: str, num_media: int = 0,
+    *,
+    message_sid: str,
+    from_phone: str,
+    to_phone: str,
+    body: str,
+    num_media: int = 0,
     now: dt.datetime | None = None,
 ) -> IntakeResult:
     """A text from a family joins the sender's open inquiry or starts one; once per MessageSid."""
@@ -118,19 +130,30 @@ def receive_sms(
             if TimelineEntry.objects.filter(external_id=message_sid).exists():
                 return IntakeResult(inquiry=None, created=False, duplicate=True)
             inquiry, created = join_or_start_inquiry(
-                section=section, phone=from_phone, channel=Channel.SMS,
-                summary=body[:SUMMARY_FROM_SMS_CHARS], now=now,
+                section=section,
+                phone=from_phone,
+                channel=Channel.SMS,
+                summary=body[:SUMMARY_FROM_SMS_CHARS],
+                now=now,
             )
             add_entry(
-                inquiry=inquiry, kind=EntryKind.SMS_IN, at=now, text=body,
-                data={"num_media": num_media}, external_id=message_sid,
+                inquiry=inquiry,
+                kind=EntryKind.SMS_IN,
+                at=now,
+                text=body,
+                data={"num_media": num_media},
+                external_id=message_sid,
             )
             audit.record(
-                user=None, action="inquiry.sms_in", obj=inquiry, patient_id=inquiry.patient_id,
+                user=None,
+                action="inquiry.sms_in",
+                obj=inquiry,
+                patient_id=inquiry.patient_id,
                 section_id=section.pk,
             )
             touch_and_publish(
-                inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
+                inquiry=inquiry,
+                event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
                 now=now,
             )
     except IntegrityError:
@@ -142,7 +165,11 @@ def receive_sms(
 
 
 def receive_call(
-    *, call_sid: str, from_phone: str, to_phone: str, answerable: bool,
+    *,
+    call_sid: str,
+    from_phone: str,
+    to_phone: str,
+    answerable: bool,
     now: dt.datetime | None = None,
 ) -> tuple[IntakeResult, Call | None]:
     """An incoming call is logged on the caller's inquiry; once per CallSid.
@@ -156,24 +183,37 @@ def receive_call(
             if existing is not None:
                 return IntakeResult(existing.inquiry, False, True), existing
             inquiry, created = join_or_start_inquiry(
-                section=section, phone=from_phone, channel=Channel.PHONE,
-                summary=_("Innkommende anrop"), now=now,
+                section=section,
+                phone=from_phone,
+                channel=Channel.PHONE,
+                summary=_("Innkommende anrop"),
+                now=now,
             )
             call = Call.objects.create(
-                call_sid=call_sid, inquiry=inquiry, from_phone=from_phone, started_at=now,
+                call_sid=call_sid,
+                inquiry=inquiry,
+                from_phone=from_phone,
+                started_at=now,
             )
             add_entry(
-                inquiry=inquiry, kind=EntryKind.CALL_IN, at=now, external_id=call_sid,
+                inquiry=inquiry,
+                kind=EntryKind.CALL_IN,
+                at=now,
+                external_id=call_sid,
                 data={"in_opening_hours": answerable},
             )
             if not answerable:
                 _mark_missed(call=call, inquiry=inquiry, now=now)
             audit.record(
-                user=None, action="inquiry.call_in", obj=inquiry, patient_id=inquiry.patient_id,
+                user=None,
+                action="inquiry.call_in",
+                obj=inquiry,
+                patient_id=inquiry.patient_id,
                 section_id=section.pk,
             )
             touch_and_publish(
-                inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
+                inquiry=inquiry,
+                event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
                 now=now,
             )
     except IntegrityError:
@@ -191,8 +231,11 @@ def _mark_missed(*, call: Call, inquiry: Inquiry, now: dt.datetime) -> bool:
     call.save(update_fields=["missed"])
     inquiry.needs_callback = True
     add_entry(
-        inquiry=inquiry, kind=EntryKind.CALL_MISSED, at=now,
-        external_id=f"missed:{call.call_sid}", text=_("Ubesvart anrop: ring tilbake."),
+        inquiry=inquiry,
+        kind=EntryKind.CALL_MISSED,
+        at=now,
+        external_id=f"missed:{call.call_sid}",
+        text=_("Ubesvart anrop: ring tilbake."),
     )
     return True
 
@@ -204,7 +247,8 @@ def _locked_call(call_sid: str) -> Call | None:
         return None
     lock_section(section_id)
     return (
-        Call.objects.select_for_update(of=("self",)).select_related("inquiry")
+        Call.objects.select_for_update(of=("self",))
+        .select_related("inquiry")
         .get(call_sid=call_sid)
     )
 
@@ -229,7 +273,11 @@ def record_dial_outcome(
 
 
 def attach_voicemail(
-    *, call_sid: str, recording_sid: str, recording_url: str, duration_seconds: int | None,
+    *,
+    call_sid: str,
+    recording_sid: str,
+    recording_url: str,
+    duration_seconds: int | None,
     now: dt.datetime | None = None,
 ) -> Call | None:
     """A voicemail left after an unanswered call is put on the caller's inquiry, once."""
@@ -245,7 +293,10 @@ def attach_voicemail(
         call.save(update_fields=["recording_sid", "recording_url"])
         _mark_missed(call=call, inquiry=call.inquiry, now=now)
         add_entry(
-            inquiry=call.inquiry, kind=EntryKind.VOICEMAIL, at=now, external_id=recording_sid,
+            inquiry=call.inquiry,
+            kind=EntryKind.VOICEMAIL,
+            at=now,
+            external_id=recording_sid,
             data={"recording_url": recording_url, "duration_seconds": duration_seconds},
         )
         touch_and_publish(inquiry=call.inquiry, event_type=INQUIRY_UPDATED, now=now)
@@ -271,8 +322,11 @@ def update_call_status(
             return call
         if call.answered:
             add_entry(
-                inquiry=call.inquiry, kind=EntryKind.CALL_ENDED, at=now,
-                external_id=f"ended:{call_sid}", data={"duration_seconds": duration_seconds},
+                inquiry=call.inquiry,
+                kind=EntryKind.CALL_ENDED,
+                at=now,
+                external_id=f"ended:{call_sid}",
+                data={"duration_seconds": duration_seconds},
             )
             touch_and_publish(inquiry=call.inquiry, event_type=INQUIRY_UPDATED, now=now)
         elif _mark_missed(call=call, inquiry=call.inquiry, now=now):

@@ -16,7 +16,12 @@ from ..models import Contact, Patient
 from ..validators import national_id_birth_day_month
 
 PATIENT_FIELDS = (
-    "first_name", "last_name", "birth_date", "national_id", "responsible_doctor", "diagnosis",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "national_id",
+    "responsible_doctor",
+    "diagnosis",
     "protocol",
 )
 
@@ -26,7 +31,9 @@ def _check_birth_date_matches(national_id: str, birth_date: Any) -> None:
         return
     day, month = national_id_birth_day_month(national_id)
     if (day, month, int(national_id[4:6])) != (
-        birth_date.day, birth_date.month, birth_date.year % 100
+        birth_date.day,
+        birth_date.month,
+        birth_date.year % 100,
     ):
         raise InvalidInput(
             _("Fødselsnummeret passer ikke med fødselsdatoen."),
@@ -65,8 +72,9 @@ def create_patient(*, by: Any, section: Section, **fields: Any) -> Patient:
     _check_birth_date_matches(patient.national_id, patient.birth_date)
     _check_doctor(patient.responsible_doctor, section.pk)
     _save_patient(patient)
-    audit.record(user=by, action="patient.create", obj=patient, patient_id=patient.pk,
-                 section_id=section.pk)
+    audit.record(
+        user=by, action="patient.create", obj=patient, patient_id=patient.pk, section_id=section.pk
+    )
     return patient
 
 
@@ -78,23 +86,45 @@ def update_patient(*, by: Any, patient: Patient, **fields: Any) -> Patient:
     _check_birth_date_matches(patient.national_id, patient.birth_date)
     _check_doctor(patient.responsible_doctor, patient.section_id)
     _save_patient(patient)
-    audit.record(user=by, action="patient.update", obj=patient, patient_id=patient.pk,
-                 section_id=patient.section_id, detail={"fields": changed})
+    audit.record(
+        user=by,
+        action="patient.update",
+        obj=patient,
+        patient_id=patient.pk,
+        section_id=patient.section_id,
+        detail={"fields": changed},
+    )
     return patient
 
 
 @transaction.atomic
 def add_contact(
-    *, by: Any, patient: Patient, name: str, relation: str, phone: str, language: str = "nb",
+    *,
+    by: Any,
+    patient: Patient,
+    name: str,
+    relation: str,
+    phone: str,
+    language: str = "nb",
     sms_consent: bool = False,
 ) -> Contact:
     """A parent, guardian or the patient. Consent to SMS is recorded with who and when."""
     now = timezone.now()
     contact = Contact.objects.create(
-        patient=patient, name=name, relation=relation, phone=phone, language=language,
-        sms_consent=sms_consent, sms_consent_at=now if sms_consent else None,
+        patient=patient,
+        name=name,
+        relation=relation,
+        phone=phone,
+        language=language,
+        sms_consent=sms_consent,
+        sms_consent_at=now if sms_consent else None,
         sms_consent_by=by if sms_consent else None,
     )
-    audit.record(user=by, action="contact.create", obj=contact, patient_id=patient.pk,
-                 section_id=patient.section_id)
+    audit.record(
+        user=by,
+        action="contact.create",
+        obj=contact,
+        patient_id=patient.pk,
+        section_id=patient.section_id,
+    )
     return contact

@@ -33,16 +33,44 @@ USERS = [
 
 PATIENTS = [
     # first, last, birth date, diagnosis, protocol, contacts (name, relation, phone, language)
-    ("Emma", "Johansen", dt.date(2017, 3, 14), "Akutt lymfatisk leukemi (ALL)", "ALLTogether1",
-     [("Ingrid Johansen", "mother", "+4791000001", "nb"),
-      ("Per Johansen", "father", "+4791000002", "nb")]),
-    ("Noah", "Larsen", dt.date(2012, 9, 2), "Osteosarkom", "EURAMOS-basert",
-     [("Marte Larsen", "mother", "+4791000003", "nn")]),
-    ("Sara", "Ahmed", dt.date(2008, 1, 27), "Hodgkin lymfom", "EuroNet-PHL-C2",
-     [("Sara Ahmed", "patient", "+4791000004", "nb"),
-      ("Amina Ahmed", "mother", "+4791000005", "en")]),
-    ("Jakob", "Pedersen", dt.date(2020, 6, 30), "Nevroblastom", "HR-NBL2",
-     [("Tone Pedersen", "guardian", "+4791000006", "nb")]),
+    (
+        "Emma",
+        "Johansen",
+        dt.date(2017, 3, 14),
+        "Akutt lymfatisk leukemi (ALL)",
+        "ALLTogether1",
+        [
+            ("Ingrid Johansen", "mother", "+4791000001", "nb"),
+            ("Per Johansen", "father", "+4791000002", "nb"),
+        ],
+    ),
+    (
+        "Noah",
+        "Larsen",
+        dt.date(2012, 9, 2),
+        "Osteosarkom",
+        "EURAMOS-basert",
+        [("Marte Larsen", "mother", "+4791000003", "nn")],
+    ),
+    (
+        "Sara",
+        "Ahmed",
+        dt.date(2008, 1, 27),
+        "Hodgkin lymfom",
+        "EuroNet-PHL-C2",
+        [
+            ("Sara Ahmed", "patient", "+4791000004", "nb"),
+            ("Amina Ahmed", "mother", "+4791000005", "en"),
+        ],
+    ),
+    (
+        "Jakob",
+        "Pedersen",
+        dt.date(2020, 6, 30),
+        "Nevroblastom",
+        "HR-NBL2",
+        [("Tone Pedersen", "guardian", "+4791000006", "nb")],
+    ),
 ]
 
 
@@ -64,7 +92,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--if-demo", action="store_true",
+            "--if-demo",
+            action="store_true",
             help="Outside demo mode, say so and do nothing (for `make run` in production).",
         )
 
@@ -119,16 +148,24 @@ class Command(BaseCommand):
                 section=section,
                 national_id=demo_national_id(birth),
                 defaults={
-                    "first_name": first, "last_name": last, "birth_date": birth,
-                    "diagnosis": diagnosis, "protocol": protocol,
+                    "first_name": first,
+                    "last_name": last,
+                    "birth_date": birth,
+                    "diagnosis": diagnosis,
+                    "protocol": protocol,
                     "responsible_doctor": users["lege2"],
                 },
             )
             if created:
                 for name, relation, phone, language in contacts:
                     Contact.objects.create(
-                        patient=patient, name=name, relation=relation, phone=phone,
-                        language=language, sms_consent=True, sms_consent_at=timezone.now(),
+                        patient=patient,
+                        name=name,
+                        relation=relation,
+                        phone=phone,
+                        language=language,
+                        sms_consent=True,
+                        sms_consent_at=timezone.now(),
                         sms_consent_by=users["koordinator1"],
                     )
             patients.append(patient)
@@ -143,38 +180,60 @@ class Command(BaseCommand):
         now = timezone.now()
         coordinator = users["koordinator1"]
         services.receive_sms(
-            message_sid="SMdemo0000000000000000000000000001", from_phone="+4791000001",
-            to_phone=section.phone_number or "", now=now - dt.timedelta(minutes=12),
+            message_sid="SMdemo0000000000000000000000000001",
+            from_phone="+4791000001",
+            to_phone=section.phone_number or "",
+            now=now - dt.timedelta(minutes=12),
             body="Hei, Emma har 38,4 i feber og er slapp. Fikk cellegift på mandag.",
         )
         services.receive_sms(
-            message_sid="SMdemo0000000000000000000000000002", from_phone="+4791000006",
-            to_phone=section.phone_number or "", now=now - dt.timedelta(minutes=40),
+            message_sid="SMdemo0000000000000000000000000002",
+            from_phone="+4791000006",
+            to_phone=section.phone_number or "",
+            now=now - dt.timedelta(minutes=40),
             body="Kan vi flytte timen til Jakob på torsdag til litt senere på dagen?",
         )
         services.receive_sms(
-            message_sid="SMdemo0000000000000000000000000003", from_phone="+4798765432",
-            to_phone=section.phone_number or "", now=now - dt.timedelta(minutes=5),
+            message_sid="SMdemo0000000000000000000000000003",
+            from_phone="+4798765432",
+            to_phone=section.phone_number or "",
+            now=now - dt.timedelta(minutes=5),
             body="Hei, jeg er bestemor til en pasient. Hvor parkerer vi?",
         )
-        call, _ = services.receive_call(
-            call_sid="CAdemo0000000000000000000000000001", from_phone="+4791000003",
-            to_phone=section.phone_number or "", answerable=False,
+        services.receive_call(
+            call_sid="CAdemo0000000000000000000000000001",
+            from_phone="+4791000003",
+            to_phone=section.phone_number or "",
+            answerable=False,
             now=now - dt.timedelta(minutes=25),
         )
         logged = services.log_inquiry(
-            by=users["sekretaer1"], channel="phone", section=section, patient=patients[2],
-            caller_phone="+4791000004", summary="Lurer på når neste blodprøve er.",
-            category="appointment", now=now - dt.timedelta(hours=2),
+            by=users["sekretaer1"],
+            channel="phone",
+            section=section,
+            patient=patients[2],
+            caller_phone="+4791000004",
+            summary="Lurer på når neste blodprøve er.",
+            category="appointment",
+            now=now - dt.timedelta(hours=2),
         )
         services.claim_inquiry(inquiry_id=logged.pk, by=coordinator)
-        services.add_note(inquiry_id=logged.pk, by=coordinator,
-                          text="Sjekker timeboka og ringer tilbake i dag.")
+        services.add_note(
+            inquiry_id=logged.pk, by=coordinator, text="Sjekker timeboka og ringer tilbake i dag."
+        )
         closed = services.log_inquiry(
-            by=coordinator, channel="phone", section=section, patient=patients[0],
-            caller_phone="+4791000002", summary="Spørsmål om reiseregning.",
-            category="logistics", now=now - dt.timedelta(days=1),
+            by=coordinator,
+            channel="phone",
+            section=section,
+            patient=patients[0],
+            caller_phone="+4791000002",
+            summary="Spørsmål om reiseregning.",
+            category="logistics",
+            now=now - dt.timedelta(days=1),
         )
         services.claim_inquiry(inquiry_id=closed.pk, by=coordinator)
-        services.close_inquiry(inquiry_id=closed.pk, by=coordinator,
-                               resolution="Forklarte hvordan reiseregning sendes til Pasientreiser.")
+        services.close_inquiry(
+            inquiry_id=closed.pk,
+            by=coordinator,
+            resolution="Forklarte hvordan reiseregning sendes til Pasientreiser.",
+        )
