@@ -15,6 +15,11 @@ from tests.factories import ALWAYS_OPEN, SectionFactory, UserFactory
 TWILIO_TEST_TOKEN = "test-twilio-auth-token"
 
 
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """End-to-end tests last: they are the slowest, and start browsers and servers."""
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+
+
 def pytest_report_header(config: Any) -> list[str]:
     return [
         f"database: {settings.DATABASES['default']['ENGINE']}",

@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from core import audit, realtime, roles
 
 from . import selectors
-from .events import inquiry_row
+from .events import inquiry_rows
 from .serializers import display_name
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _snapshot(user: Any, section_id: int, ip: str | None) -> dict[str, Any]:
             patient_of=lambda i: i.patient_id,
             section_of=lambda i: i.section_id,
         )
-    return {"type": "snapshot", "seq": seq, "inquiries": [inquiry_row(i) for i in inquiries]}
+    return {"type": "snapshot", "seq": seq, "inquiries": inquiry_rows(inquiries)}
 
 
 @database_sync_to_async

@@ -21,6 +21,13 @@ def inquiry_row(inquiry: Inquiry) -> dict[str, Any]:
     return dict(InquiryRowSerializer(inquiry).data)
 
 
+def inquiry_rows(inquiries: list[Inquiry]) -> list[dict[str, Any]]:
+    """Many rows at once: one serializer for the list, not one per row."""
+    from .serializers import InquiryRowSerializer
+
+    return [dict(row) for row in InquiryRowSerializer(inquiries, many=True).data]
+
+
 def publish_inquiry_event(*, inquiry: Inquiry, type: str) -> dict[str, Any]:
     return realtime.publish(
         section_id=inquiry.section_id, type=type, body={"inquiry": inquiry_row(inquiry)}

@@ -65,6 +65,7 @@ class DaphneServer:
         return env
 
     def start(self) -> DaphneServer:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -110,7 +111,9 @@ def daphne(transactional_db: Any) -> Any:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running on the main thread until it
+# is closed, which async tests elsewhere in the session must not meet.
+@pytest.fixture(scope="module")
 def browser() -> Any:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run installs Debian's chromium")
