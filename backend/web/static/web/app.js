@@ -62,7 +62,8 @@
 
   function who(inq) {
     if (inq.patient_name) {
-      return inq.patient_name + (inq.contact_name ? " (" + inq.contact_name + ")" : "");
+      var by = inq.contact_relation === "patient" ? "selv" : inq.contact_name;
+      return inq.patient_name + (by ? " (" + by + ")" : "");
     }
     var caller = inq.caller_name || inq.caller_phone || "Ukjent";
     if (inq.identification === "ambiguous") return caller + " – flere mulige pasienter";
