@@ -1,0 +1,20 @@
+import json
+from pathlib import Path
+
+import pytest
+
+RULES_FILE = Path(__file__).resolve().parents[2] / "backend" / "triage" / "rules" / "2026.1.json"
+CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "triage" / "cases.json"
+
+
+def load_rules():
+    return json.loads(RULES_FILE.read_text())
+
+
+def load_cases():
+    return json.loads(CASES_FILE.read_text())
+
+
+@pytest.fixture(scope="session")
+def rules():
+    return load_rules()
