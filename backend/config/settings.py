@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "core",
     "henvendelser",
+    "triage",
     "web",
 ]
 

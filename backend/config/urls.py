@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("core.urls")),
     path("api/", include("henvendelser.urls")),
+    path("api/", include("triage.urls")),
     # Unknown API paths answer in the API's error shape, in demo (DEBUG) mode too.
     re_path(r"^api/", web_views.not_found),
     path("webhooks/twilio/", include("henvendelser.webhook_urls")),

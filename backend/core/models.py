@@ -15,6 +15,10 @@ def default_opening_hours() -> dict[str, Any]:
     return {"weekdays": [1, 2, 3, 4, 5], "opens": "08:00", "closes": "15:30"}
 
 
+def default_deadline_rules() -> dict[str, Any]:
+    return {"red_minutes": 15, "amber_minutes": 120, "green_next_working_day_at": "12:00"}
+
+
 class Section(models.Model):
     """A section (seksjon/post): the unit of tenancy. Users see only their sections."""
 
@@ -25,6 +29,8 @@ class Section(models.Model):
     # The ward's own 24/7 number, given in out-of-hours answers.
     ward_phone = models.CharField(max_length=20, blank=True)
     opening_hours = models.JSONField(default=default_opening_hours)
+    # How long an inquiry of each grade may wait (DESIGN.md §6); see triage.deadlines.
+    deadline_rules = models.JSONField(default=default_deadline_rules)
     # The last event sequence number handed out (see core.realtime). Never decreases.
     last_seq = models.BigIntegerField(default=0)
 

@@ -22,6 +22,10 @@ NOTE_WRITERS = (COORDINATOR, SECRETARY, LEAD, DOCTOR)
 # Who may register and change patients and contacts.
 PATIENT_WRITERS = (COORDINATOR, LEAD)
 CONTACT_WRITERS = (COORDINATOR, SECRETARY, LEAD)
+# Who may triage an inquiry (and raise or, with a reason, lower its grade).
+ASSESSORS = (COORDINATOR, LEAD, DOCTOR)
+# Who may publish a new version of the triage rules.
+RULE_PUBLISHERS = (LEAD,)
 # Who may read the audit log.
 AUDIT_READERS = (LEAD,)
 

@@ -186,6 +186,7 @@ class EntryKind(models.TextChoices):
     RELEASED = "released", _("gitt fra seg")
     STATUS = "status", _("statusendring")
     CLOSED = "closed", _("lukket")
+    ASSESSMENT = "assessment", _("triage")
 
 
 class TimelineEntry(models.Model):

@@ -10,11 +10,12 @@ from core import roles
 
 from .models import Contact, Grade, Inquiry, Patient, Status, TimelineEntry
 
-# Queue order (DESIGN.md §4): red, amber, green, not yet triaged; an untriaged inquiry whose text
-# tripped the alarm-word screen counts as a possible red until someone assesses it.
+# Queue order (DESIGN.md §4): red, amber, green, not yet triaged. An inquiry whose text tripped
+# the alarm-word screen since it was last assessed counts as a possible red until someone
+# assesses it (again).
 GRADE_RANK = Case(
     When(grade=Grade.RED, then=Value(0)),
-    When(grade__isnull=True, alarm=True, then=Value(0)),
+    When(alarm=True, then=Value(0)),
     When(grade=Grade.AMBER, then=Value(1)),
     When(grade=Grade.GREEN, then=Value(2)),
     default=Value(3),

@@ -51,9 +51,7 @@ class Result:
 
 
 def input_fields(rules: Mapping[str, Any]) -> set[str]:
-    return (
-        {s["field"] for s in rules["symptoms"]} | set(rules["context"]) | {"question_type"}
-    )
+    return {s["field"] for s in rules["symptoms"]} | set(rules["context"]) | {"question_type"}
 
 
 def _check_number(name: str, value: Any, spec: Mapping[str, Any], integer: bool) -> str | None:
@@ -162,8 +160,16 @@ def assess(inputs: Mapping[str, Any], rules: Mapping[str, Any]) -> Result:
         rule = grade_symptom(spec, clean[name], context)
         grades[name] = rule["grade"]
         if rule["grade"] != "green":
-            reasons.append(Reason(kind="symptom", code=rule["code"], text=rule["reason"],
-                                  grade=rule["grade"], field=name, value=clean[name]))
+            reasons.append(
+                Reason(
+                    kind="symptom",
+                    code=rule["code"],
+                    text=rule["reason"],
+                    grade=rule["grade"],
+                    field=name,
+                    value=clean[name],
+                )
+            )
 
     ambers = sum(1 for g in grades.values() if g == "amber")
     combination = rules["combination"]
@@ -172,8 +178,9 @@ def assess(inputs: Mapping[str, Any], rules: Mapping[str, Any]) -> Result:
     elif ambers >= combination["red_when_ambers_at_least"]:
         grade = "red"
         two = combination["two_amber_reason"]
-        reasons.append(Reason(kind="combination", code=two["code"], text=two["reason"],
-                              grade="red"))
+        reasons.append(
+            Reason(kind="combination", code=two["code"], text=two["reason"], grade="red")
+        )
     elif ambers:
         grade = "amber"
     else:
@@ -182,9 +189,15 @@ def assess(inputs: Mapping[str, Any], rules: Mapping[str, Any]) -> Result:
     action, doctor_required, competence = action_for(grade, clean, rules)
     if competence is not None:
         reasons.append(competence)
-    return Result(grade=grade, action=action, reasons=reasons, not_assessed=not_assessed,
-                  rules_version=str(rules["version"]), symptom_grades=grades,
-                  doctor_required=doctor_required)
+    return Result(
+        grade=grade,
+        action=action,
+        reasons=reasons,
+        not_assessed=not_assessed,
+        rules_version=str(rules["version"]),
+        symptom_grades=grades,
+        doctor_required=doctor_required,
+    )
 
 
 def action_for(
@@ -199,8 +212,9 @@ def action_for(
     )
     if not doctor_required:
         return action, False, None
-    reason = Reason(kind="competence", code=needed["reason"]["code"],
-                    text=needed["reason"]["reason"])
+    reason = Reason(
+        kind="competence", code=needed["reason"]["code"], text=needed["reason"]["reason"]
+    )
     if action in needed["unless"]:
         return action, True, reason
     return needed["action"], True, reason
@@ -211,8 +225,15 @@ def validate_rules(rules: Any) -> list[str]:
     problems: list[str] = []
     if not isinstance(rules, Mapping):
         return ["Reglene må være et JSON-objekt."]
-    for key in ("version", "symptoms", "context", "combination", "actions", "doctor_needed",
-                "question_types"):
+    for key in (
+        "version",
+        "symptoms",
+        "context",
+        "combination",
+        "actions",
+        "doctor_needed",
+        "question_types",
+    ):
         if key not in rules:
             problems.append(f"Mangler «{key}».")
     if problems:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from core import audit
 from core.models import Section
 from core.realtime import lock_section
+from triage.alarm import screen
 
 from .. import lifecycle
 from ..events import INQUIRY_CREATED, INQUIRY_UPDATED
@@ -136,12 +137,17 @@ def receive_sms(
                 summary=body[:SUMMARY_FROM_SMS_CHARS],
                 now=now,
             )
+            alarm_terms = screen(body)
+            if alarm_terms:
+                # A possible emergency: to the top of the queue until someone assesses it.
+                inquiry.alarm = True
+                inquiry.alarm_terms = sorted(set(inquiry.alarm_terms or []) | set(alarm_terms))
             add_entry(
                 inquiry=inquiry,
                 kind=EntryKind.SMS_IN,
                 at=now,
                 text=body,
-                data={"num_media": num_media},
+                data={"num_media": num_media, "alarm_terms": alarm_terms},
                 external_id=message_sid,
             )
             audit.record(
