@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,12 +16,24 @@ from core.exceptions import InvalidInput
 from .engine import validate_rules
 from .models import RuleSet
 
+DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "rules" / "2026.1.json"
+
 
 def active_ruleset() -> RuleSet:
+    """The rules in force. A database with none gets the default set (REFERENCE.md, 2026.1)."""
     ruleset = RuleSet.objects.filter(active=True).first()
-    if ruleset is None:
-        raise RuntimeError("No active triage rule set; run the migrations")
-    return ruleset
+    return ruleset if ruleset is not None else _publish_default()
+
+
+def _publish_default() -> RuleSet:
+    data = json.loads(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
+    try:
+        with transaction.atomic():
+            return RuleSet.objects.create(
+                version=data["version"], data=data, active=True, published_at=timezone.now()
+            )
+    except IntegrityError:  # another process published it first
+        return RuleSet.objects.get(active=True)
 
 
 @transaction.atomic

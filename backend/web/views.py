@@ -49,6 +49,7 @@ def inquiry_page(request: HttpRequest, pk: int) -> HttpResponse:
             "inquiry_id": pk,
             "can_work": roles.has_role(request.user, roles.INQUIRY_WORKERS),
             "can_note": roles.has_role(request.user, roles.NOTE_WRITERS),
+            "can_assess": roles.has_role(request.user, roles.ASSESSORS),
         },
     )
 

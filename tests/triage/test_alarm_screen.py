@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.alarm import screen
 from tests.triage.conftest import load_cases
+from triage.alarm import screen
 
 MESSAGES = json.loads((Path(__file__).parent / "alarm_messages.json").read_text())
 RED_CASES = [c for c in load_cases() if c["expected_grade"] == "red"]

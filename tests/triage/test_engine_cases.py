@@ -2,8 +2,8 @@
 
 import pytest
 
-from triage.engine import TriageInputError, assess, validate_rules
 from tests.triage.conftest import load_cases, load_rules
+from triage.engine import TriageInputError, assess, validate_rules
 
 CASES = load_cases()
 RULES = load_rules()
@@ -16,9 +16,9 @@ def test_the_shared_cases_are_all_here():
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_reference_case(case):
     result = assess(case["inputs"], RULES)
-    assert (result.grade, result.action) == (case["expected_grade"], case["expected_action"]), (
-        case["message"]
-    )
+    assert (result.grade, result.action) == (case["expected_grade"], case["expected_action"]), case[
+        "message"
+    ]
 
 
 def test_the_default_rules_are_valid_and_versioned():
@@ -38,8 +38,16 @@ def grade_of(**inputs):
 @pytest.mark.parametrize(
     ("temperature", "grade"),
     [
-        (35.99, "red"), (36.0, "green"), (37.4, "green"), (37.49, "green"), (37.5, "amber"),
-        (37.95, "amber"), (37.99, "amber"), (38.0, "red"), (38.01, "red"), (41.0, "red"),
+        (35.99, "red"),
+        (36.0, "green"),
+        (37.4, "green"),
+        (37.49, "green"),
+        (37.5, "amber"),
+        (37.95, "amber"),
+        (37.99, "amber"),
+        (38.0, "red"),
+        (38.01, "red"),
+        (41.0, "red"),
     ],
 )
 def test_temperature_thresholds_on_treatment(temperature, grade):
@@ -64,12 +72,18 @@ def test_days_since_last_dose_decide_active_treatment_when_not_said(days, grade)
 @pytest.mark.parametrize(
     ("field", "cases"),
     [
-        ("vomiting_episodes_24h", [(0, "green"), (2, "green"), (3, "amber"), (5, "amber"),
-                                   (6, "red"), (20, "red")]),
-        ("diarrhoea_stools_above_normal_24h", [(3, "green"), (4, "amber"), (6, "amber"),
-                                               (7, "red")]),
-        ("pain_score", [(0, "green"), (3, "green"), (4, "amber"), (6, "amber"), (7, "red"),
-                        (10, "red")]),
+        (
+            "vomiting_episodes_24h",
+            [(0, "green"), (2, "green"), (3, "amber"), (5, "amber"), (6, "red"), (20, "red")],
+        ),
+        (
+            "diarrhoea_stools_above_normal_24h",
+            [(3, "green"), (4, "amber"), (6, "amber"), (7, "red")],
+        ),
+        (
+            "pain_score",
+            [(0, "green"), (3, "green"), (4, "amber"), (6, "amber"), (7, "red"), (10, "red")],
+        ),
     ],
 )
 def test_count_and_score_thresholds_are_inclusive_as_written(field, cases):
@@ -81,7 +95,9 @@ def test_two_ambers_make_red_with_the_reason_given():
     result = assess({"pain_score": 4, "rash": "new"}, RULES)
     assert result.grade == "red"
     assert [r.code for r in result.reasons] == [
-        "pain.amber", "rash.amber.new", "combination.red.two_or_more_amber",
+        "pain.amber",
+        "rash.amber.new",
+        "combination.red.two_or_more_amber",
     ]
 
 

@@ -3,8 +3,8 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.engine import SEVERITY, assess
 from tests.triage.conftest import load_rules
+from triage.engine import SEVERITY, assess
 
 RULES = load_rules()
 SPECS = {s["field"]: s for s in RULES["symptoms"]}

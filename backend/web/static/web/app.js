@@ -14,7 +14,7 @@
     created: "Opprettet", sms_in: "SMS fra familien", sms_out: "SMS til familien",
     call_in: "Anrop", call_missed: "Ubesvart anrop", voicemail: "Talemelding",
     call_ended: "Samtale avsluttet", note: "Notat", claimed: "Tatt", released: "Gitt fra seg",
-    status: "Status endret", closed: "Lukket"
+    status: "Status endret", closed: "Lukket", assessment: "Triage"
   };
   var RANK = { red: 0, amber: 1, green: 2 };
 
@@ -54,6 +54,13 @@
     var hours = Math.floor(minutes / 60);
     if (hours < 48) return hours + " t " + (minutes % 60) + " min";
     return Math.floor(hours / 24) + " d";
+  }
+
+  function deadline(iso) {
+    var minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
+    if (minutes < 0) return { text: "Over fristen " + waited(iso), overdue: true };
+    if (minutes < 60) return { text: "om " + minutes + " min", overdue: false };
+    return { text: "om " + Math.floor(minutes / 60) + " t " + (minutes % 60) + " min", overdue: false };
   }
 
   function when(iso) {
@@ -147,7 +154,7 @@
       if (!list.length) {
         var tr = el("tr", "empty");
         var td = el("td", null, "Ingen åpne henvendelser.");
-        td.colSpan = 7;
+        td.colSpan = 8;
         tr.appendChild(td);
         body.appendChild(tr);
         return;
@@ -158,8 +165,11 @@
         var grade = el("td", "grade");
         grade.appendChild(el("span", "pill " + (inq.grade || "none"),
           inq.grade ? GRADE[inq.grade] : (inq.alarm ? "Mulig rød" : "Ikke vurdert")));
+        if (inq.alarm && inq.grade) grade.appendChild(el("span", "tag alarm", "Ny alarm"));
         tr.appendChild(grade);
         tr.appendChild(el("td", "waited", waited(inq.created_at)));
+        var due = inq.deadline_at ? deadline(inq.deadline_at) : null;
+        tr.appendChild(el("td", "deadline" + (due && due.overdue ? " overdue" : ""), due ? due.text : ""));
         tr.appendChild(el("td", "channel", CHANNEL[inq.channel] || inq.channel));
         var whoCell = el("td", "who");
         var link = el("a", null, who(inq));
@@ -250,6 +260,8 @@
       if (inq.caller_phone) meta.push(inq.caller_phone);
       document.getElementById("inq-meta").textContent = meta.join(" · ");
       root.dataset.status = inq.status;
+      var red = document.getElementById("red-banner");
+      if (red) red.hidden = !(inq.grade === "red" && inq.status !== "closed");
       var claim = document.getElementById("claim-btn");
       var release = document.getElementById("release-btn");
       if (claim) claim.hidden = inq.status === "closed" || (inq.claimed_by && inq.claimed_by.id === myId);
@@ -271,6 +283,15 @@
           a.href = entry.data.recording_url;
           a.rel = "noreferrer";
           li.appendChild(a);
+        }
+        if (entry.kind === "assessment" && entry.data) {
+          li.appendChild(el("span", "pill " + entry.data.grade, GRADE[entry.data.grade]));
+          if (entry.data.computed_grade !== entry.data.grade) {
+            li.appendChild(el("span", "tag", "Reglene ga " + GRADE[entry.data.computed_grade]));
+          }
+          var why = el("ul");
+          (entry.data.reasons || []).forEach(function (r) { why.appendChild(el("li", null, r.text)); });
+          li.appendChild(why);
         }
         if (entry.kind === "status" && entry.data) {
           li.appendChild(el("p", "text", (STATUS[entry.data.from] || entry.data.from) + " → " +
@@ -310,6 +331,8 @@
       return api("POST", "/api/inquiries/" + id + "/" + path, body).then(render).catch(showError);
     }
 
+    startTriageForm(id, load, showError);
+
     var claim = document.getElementById("claim-btn");
     if (claim) claim.addEventListener("click", function () { act("claim/", {}); });
     var release = document.getElementById("release-btn");
@@ -344,6 +367,116 @@
       });
     }
     return live;
+  }
+
+  /* --- The triage form: built from the rules in force, in the order a nurse asks on the
+   * phone, graded as it is filled in. --- */
+
+  function startTriageForm(id, reload, showError) {
+    var form = document.getElementById("triage-form");
+    if (!form) return;
+    var fields = document.getElementById("triage-fields");
+    var resultBox = document.getElementById("triage-result");
+    var rules = null;
+    var timer = null;
+
+    function control(name, label, spec) {
+      var wrap = el("label", null, label + " ");
+      var input;
+      if (spec.type === "number" || spec.type === "int") {
+        input = document.createElement("input");
+        input.type = "text";
+        input.inputMode = "decimal";
+        input.placeholder = spec.unit || "";
+        input.dataset.kind = spec.type;
+      } else {
+        input = document.createElement("select");
+        input.appendChild(new Option("– ikke spurt –", ""));
+        var labels = spec.value_labels || {};
+        Object.keys(spec.values).forEach(function (v) { input.appendChild(new Option(labels[v] || v, v)); });
+        input.dataset.kind = spec.type;
+      }
+      input.name = name;
+      wrap.appendChild(input);
+      return wrap;
+    }
+
+    function build() {
+      fields.textContent = "";
+      var active = el("label", null, rules.context.on_active_treatment.label + " ");
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "on_active_treatment";
+      box.checked = rules.context.on_active_treatment["default"] !== false;
+      box.dataset.kind = "checkbox";
+      active.insertBefore(box, active.firstChild);
+      fields.appendChild(active);
+      var specs = {};
+      rules.symptoms.forEach(function (s) { specs[s.field] = s; });
+      rules.ask_order.forEach(function (name) { fields.appendChild(control(name, specs[name].label, specs[name])); });
+      var q = el("label", null, "Hva spør de om? ");
+      var select = document.createElement("select");
+      select.name = "question_type";
+      select.dataset.kind = "choice";
+      select.appendChild(new Option("– symptomer / annet –", ""));
+      Object.keys(rules.question_types).forEach(function (k) { select.appendChild(new Option(rules.question_types[k], k)); });
+      q.appendChild(select);
+      fields.appendChild(q);
+    }
+
+    function inputs() {
+      var out = {};
+      fields.querySelectorAll("input, select").forEach(function (input) {
+        var kind = input.dataset.kind;
+        if (kind === "checkbox") { out[input.name] = input.checked; return; }
+        if (input.value === "") return;
+        if (kind === "number" || kind === "int") {
+          var n = Number(input.value.replace(",", "."));
+          out[input.name] = isNaN(n) ? input.value : n;
+        } else if (kind === "bool") {
+          out[input.name] = input.value === "true";
+        } else {
+          out[input.name] = input.value;
+        }
+      });
+      return out;
+    }
+
+    function show(result) {
+      resultBox.textContent = "";
+      var head = el("p");
+      head.appendChild(el("span", "pill " + result.grade, GRADE[result.grade]));
+      head.appendChild(el("strong", null, " " + (rules.action_labels[result.action] || result.action)));
+      resultBox.appendChild(head);
+      var list = el("ul");
+      result.reasons.forEach(function (r) { list.appendChild(el("li", null, r.text)); });
+      resultBox.appendChild(list);
+    }
+
+    function preview() {
+      api("POST", "/api/triage/assess/", inputs()).then(show).catch(function (error) {
+        resultBox.textContent = error.message + " " + Object.keys(error.fields || {}).map(function (k) {
+          return k + ": " + error.fields[k];
+        }).join(" ");
+      });
+    }
+
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(preview, 150); });
+    form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(preview, 150); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = inputs();
+      var override = form.querySelector("[name=override_grade]").value;
+      if (override) {
+        body.override_grade = override;
+        body.override_reason = form.querySelector("[name=override_reason]").value;
+      }
+      api("POST", "/api/inquiries/" + id + "/assessments/", body).then(function () {
+        document.getElementById("triage").open = false;
+        reload();
+      }).catch(showError);
+    });
+    api("GET", "/api/triage/rules/").then(function (data) { rules = data.data; build(); preview(); });
   }
 
   window.Kontaktpunkt = { startQueuePage: startQueuePage, startInquiryPage: startInquiryPage };

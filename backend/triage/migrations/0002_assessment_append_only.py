@@ -1,23 +1,7 @@
-"""Publish the default rule set (REFERENCE.md, version 2026.1) from the file in the repo."""
-
-import json
-from pathlib import Path
+"""Assessments are append-only in PostgreSQL too. (The default rules are published from
+`rules/` by triage.rulesets on first use, not here, so there is one way they get in.)"""
 
 from django.db import migrations
-from django.utils import timezone
-
-RULES_FILE = Path(__file__).resolve().parents[1] / "rules" / "2026.1.json"
-
-
-def publish_default(apps, schema_editor):
-    RuleSet = apps.get_model("triage", "RuleSet")
-    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-    if RuleSet.objects.filter(version=data["version"]).exists():
-        return
-    active = not RuleSet.objects.filter(active=True).exists()
-    RuleSet.objects.create(
-        version=data["version"], data=data, active=active, published_at=timezone.now()
-    )
 
 
 def append_only(apps, schema_editor):
@@ -43,6 +27,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(publish_default, migrations.RunPython.noop),
         migrations.RunPython(append_only, drop_append_only),
     ]
