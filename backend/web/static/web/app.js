@@ -64,7 +64,10 @@
   }
 
   function when(iso) {
-    return new Date(iso).toLocaleString("nb-NO", { dateStyle: "short", timeStyle: "short" });
+    // Stored in UTC, shown in the section's time zone whatever the browser's is.
+    return new Date(iso).toLocaleString("nb-NO", {
+      dateStyle: "short", timeStyle: "short", timeZone: "Europe/Oslo"
+    });
   }
 
   function who(inq) {
@@ -166,6 +169,7 @@
         grade.appendChild(el("span", "pill " + (inq.grade || "none"),
           inq.grade ? GRADE[inq.grade] : (inq.alarm ? "Mulig rød" : "Ikke vurdert")));
         if (inq.alarm && inq.grade) grade.appendChild(el("span", "tag alarm", "Ny alarm"));
+        if (inq.alarm_terms && inq.alarm_terms.length) grade.title = "Alarmord: " + inq.alarm_terms.join(", ");
         tr.appendChild(grade);
         tr.appendChild(el("td", "waited", waited(inq.created_at)));
         var due = inq.deadline_at ? deadline(inq.deadline_at) : null;
