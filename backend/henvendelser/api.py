@@ -354,7 +354,7 @@ class InquiryDetailApi(APIView):
         return Response(InquiryDetailSerializer(inquiry).data)
 
 
-def _visible_inquiry_id(request: Request, pk: int) -> int:
+def visible_inquiry_id(request: Request, pk: int) -> int:
     """404 for inquiries outside the user's sections, before any service runs."""
     if not selectors.inquiries_for(request.user).filter(pk=pk).exists():
         from rest_framework.exceptions import NotFound
@@ -379,7 +379,7 @@ class InquiryClaimApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = validated(self.InputSerializer, request.data or {})
         services.claim_inquiry(
-            inquiry_id=_visible_inquiry_id(request, pk), by=request.user, to=data.get("to")
+            inquiry_id=visible_inquiry_id(request, pk), by=request.user, to=data.get("to")
         )
         return _detail_response(request, pk)
 
@@ -389,7 +389,7 @@ class InquiryReleaseApi(APIView):
 
     def post(self, request: Request, pk: int) -> Response:
         validated(StrictInputSerializer, request.data or {})
-        services.release_inquiry(inquiry_id=_visible_inquiry_id(request, pk), by=request.user)
+        services.release_inquiry(inquiry_id=visible_inquiry_id(request, pk), by=request.user)
         return _detail_response(request, pk)
 
 
@@ -402,7 +402,7 @@ class InquiryNotesApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = validated(self.InputSerializer, request.data)
         services.add_note(
-            inquiry_id=_visible_inquiry_id(request, pk), by=request.user, text=data["text"]
+            inquiry_id=visible_inquiry_id(request, pk), by=request.user, text=data["text"]
         )
         return Response(_detail_response(request, pk).data, status=201)
 
@@ -416,7 +416,7 @@ class InquiryCloseApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = validated(self.InputSerializer, request.data)
         services.close_inquiry(
-            inquiry_id=_visible_inquiry_id(request, pk),
+            inquiry_id=visible_inquiry_id(request, pk),
             by=request.user,
             resolution=data["resolution"],
         )

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,12 +14,12 @@ from core import audit, roles
 from core.api import StrictInputSerializer, role_permission, validated
 from core.exceptions import InvalidInput
 from henvendelser import selectors as inquiry_selectors
-from henvendelser.api import ByMethod
+from henvendelser.api import ByMethod, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
 
 from . import services
 from .engine import GRADES
-from .models import Assessment
+from .models import Assessment, RuleSet
 from .rulesets import active_ruleset, publish_ruleset
 
 OVERRIDE_FIELDS = ("override_grade", "override_reason")
@@ -89,13 +88,8 @@ class InquiryAssessmentsApi(APIView):
         override_grade = serializers.ChoiceField(choices=GRADES, required=False, allow_null=True)
         override_reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
-    def _inquiry_id(self, request: Request, pk: int) -> int:
-        if not inquiry_selectors.inquiries_for(request.user).filter(pk=pk).exists():
-            raise NotFound()
-        return pk
-
     def get(self, request: Request, pk: int) -> Response:
-        inquiry_id = self._inquiry_id(request, pk)
+        inquiry_id = visible_inquiry_id(request, pk)
         assessments = Assessment.objects.filter(inquiry_id=inquiry_id).select_related(
             "assessed_by", "inquiry"
         )
@@ -122,7 +116,7 @@ class InquiryAssessmentsApi(APIView):
             self.OverrideSerializer, {k: body.pop(k) for k in OVERRIDE_FIELDS if k in body}
         )
         assessment = services.assess_inquiry(
-            inquiry_id=self._inquiry_id(request, pk),
+            inquiry_id=visible_inquiry_id(request, pk),
             by=request.user,
             inputs=body,
             override_grade=override.get("override_grade"),
@@ -143,20 +137,18 @@ class RulesApi(APIView):
     class InputSerializer(StrictInputSerializer):
         rules = serializers.JSONField()
 
+    @staticmethod
+    def body(ruleset: RuleSet) -> dict[str, Any]:
+        return {
+            "version": ruleset.version,
+            "published_at": ruleset.published_at,
+            "data": ruleset.data,
+        }
+
     def get(self, request: Request) -> Response:
-        ruleset = active_ruleset()
-        return Response(
-            {"version": ruleset.version, "published_at": ruleset.published_at, "data": ruleset.data}
-        )
+        return Response(self.body(active_ruleset()))
 
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         ruleset = publish_ruleset(data=data["rules"], by=request.user)
-        return Response(
-            {
-                "version": ruleset.version,
-                "published_at": ruleset.published_at,
-                "data": ruleset.data,
-            },
-            status=201,
-        )
+        return Response(self.body(ruleset), status=201)
