@@ -2,6 +2,7 @@
 
 import copy
 import datetime as dt
+import json
 import zoneinfo
 
 import pytest
@@ -244,3 +245,25 @@ def test_an_everyday_text_is_not_flagged(twilio_post, section):
         },
     )
     assert Inquiry.objects.get().alarm is False
+
+
+def test_the_publish_command_loads_a_file_once(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("publish_triage_rules", stdout=out)
+    call_command("publish_triage_rules", stdout=out)
+    assert RuleSet.objects.get(active=True).version == "2026.1"
+    assert "finnes allerede" in out.getvalue()
+
+    from triage.rulesets import DEFAULT_RULES_FILE
+
+    newer = json.loads(DEFAULT_RULES_FILE.read_text())
+    newer["version"] = "2026.3"
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(newer))
+    call_command("publish_triage_rules", str(path), stdout=out)
+    assert RuleSet.objects.get(active=True).version == "2026.3"
+    assert RuleSet.objects.count() == 2
