@@ -4,7 +4,10 @@ from pathlib import Path
 import pytest
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "backend" / "triage" / "rules" / "2026.1.json"
-CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "triage" / "cases.json"
+# The worked cases live in shared/triage/ beside the repo; a copy is kept here so the suite runs
+# from any checkout, and test_the_copy_of_the_cases_is_current catches drift.
+SHARED_CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "triage" / "cases.json"
+CASES_FILE = Path(__file__).resolve().parent / "data" / "cases.json"
 
 
 def load_rules():

@@ -1,5 +1,7 @@
 """Every worked case of shared/triage/cases.json, and every threshold of REFERENCE.md."""
 
+import json
+
 import pytest
 
 from tests.triage.conftest import load_cases, load_rules
@@ -11,6 +13,14 @@ RULES = load_rules()
 
 def test_the_shared_cases_are_all_here():
     assert len(CASES) >= 38
+
+
+def test_the_copy_of_the_cases_is_current():
+    from tests.triage.conftest import CASES_FILE, SHARED_CASES_FILE
+
+    if not SHARED_CASES_FILE.exists():
+        pytest.skip("shared/ is not beside this checkout")
+    assert json.loads(SHARED_CASES_FILE.read_text()) == json.loads(CASES_FILE.read_text())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
