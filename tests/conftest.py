@@ -28,6 +28,18 @@ def pytest_report_header(config: Any) -> list[str]:
     ]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_in_process() -> Any:
+    """Tasks run in the test process, also when REDIS_URL makes Redis the broker; the tests
+    that exist to exercise a real worker start one and say so."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
 @pytest.fixture(autouse=True)
 def _twilio_settings(settings: Any) -> None:
     settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "core",
     "henvendelser",
     "triage",
+    "eskalering",
     "web",
 ]
 
@@ -179,6 +180,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_TIMEZONE = "Europe/Oslo"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into django-celery-beat's tables when beat starts; editable in the admin after that.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-overdue-escalations": {
+        "task": "eskalering.tasks.sweep_escalations",
+        "schedule": 60.0,
+    },
+}
 
 # --- Auth, i18n, time ------------------------------------------------------------------------
 
@@ -247,6 +255,8 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", DEMO_TWILIO_AUTH_TOKEN if DEMO_MODE
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", "+4759440000" if DEMO_MODE else "")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
 COORDINATOR_PHONE = env("COORDINATOR_PHONE")
+# "twilio" when real credentials are configured, else the console backend with an outbox.
+SMS_BACKEND = env("SMS_BACKEND", "twilio" if env("TWILIO_ACCOUNT_SID") else "console")
 
 # --- Logging: ids only, never names, numbers or message text ------------------------------------
 

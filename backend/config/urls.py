@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("core.urls")),
     path("api/", include("henvendelser.urls")),
     path("api/", include("triage.urls")),
+    path("api/", include("eskalering.urls")),
     # Unknown API paths answer in the API's error shape, in demo (DEBUG) mode too.
     re_path(r"^api/", web_views.not_found),
     path("webhooks/twilio/", include("henvendelser.webhook_urls")),

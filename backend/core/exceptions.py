@@ -37,6 +37,16 @@ class NotAllowed(DomainError):
     status = 403
 
 
+class NoDoctorAvailable(DomainError):
+    code = "no_doctor_available"
+    status = 409
+
+
+class AlreadyEscalated(DomainError):
+    code = "already_escalated"
+    status = 409
+
+
 class InvalidInput(DomainError):
     code = "validation_error"
     status = 400

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -45,8 +46,15 @@ def current_seq(section_id: int) -> int:
     return Section.objects.values_list("last_seq", flat=True).get(pk=section_id)
 
 
-def publish(*, section_id: int, type: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Store an event for the section and broadcast it after commit. Returns the event."""
+def doctor_group(user_id: int) -> str:
+    return f"doctor.user.{user_id}"
+
+
+def publish(
+    *, section_id: int, type: str, body: dict[str, Any], groups: list[str] | None = None
+) -> dict[str, Any]:
+    """Store an event for the section and broadcast it after commit (to the section's queue,
+    or to `groups`). Returns the event."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() must run inside the service's transaction")
     seq = next_seq(section_id)
@@ -56,7 +64,8 @@ def publish(*, section_id: int, type: str, body: dict[str, Any]) -> dict[str, An
     Event.objects.create(
         section_id=section_id, seq=seq, type=type, payload=event, at=timezone.now()
     )
-    transaction.on_commit(lambda: broadcast(queue_group(section_id), event), robust=True)
+    for group in groups if groups is not None else [queue_group(section_id)]:
+        transaction.on_commit(partial(broadcast, group, event), robust=True)
     return event
 
 

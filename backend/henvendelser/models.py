@@ -187,6 +187,11 @@ class EntryKind(models.TextChoices):
     STATUS = "status", _("statusendring")
     CLOSED = "closed", _("lukket")
     ASSESSMENT = "assessment", _("triage")
+    ESCALATED = "escalated", _("eskalert til lege")
+    ESCALATION_ACKNOWLEDGED = "escalation_ack", _("lege har sett")
+    DOCTOR_ANSWER = "doctor_answer", _("svar fra lege")
+    ESCALATION_REASSIGNED = "escalation_moved", _("sendt til annen lege")
+    ESCALATION_OVERDUE = "escalation_late", _("frist for lege passert")
 
 
 class TimelineEntry(models.Model):

@@ -23,6 +23,19 @@ GRADE_RANK = Case(
 )
 
 
+def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
+    """Fetch each row's escalations in one query, for the queue's `escalation` field."""
+    from eskalering.models import Escalation
+
+    return qs.prefetch_related(
+        Prefetch(
+            "escalations",
+            queryset=Escalation.objects.select_related("doctor").order_by("-created_at", "-pk"),
+            to_attr="escalations_latest_first",
+        )
+    )
+
+
 def patients_for(user: Any) -> QuerySet[Patient]:
     return Patient.objects.filter(section_id__in=roles.user_section_ids(user)).select_related(
         "responsible_doctor"
@@ -73,13 +86,17 @@ def queue(
         qs = qs.filter(patient_id=patient)
     if open_only:
         qs = qs.exclude(status=Status.CLOSED)
-    return qs.annotate(grade_rank=GRADE_RANK).order_by("grade_rank", "created_at", "pk")
+    return (
+        with_escalations(qs)
+        .annotate(grade_rank=GRADE_RANK)
+        .order_by("grade_rank", "created_at", "pk")
+    )
 
 
 def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
     """A section's open inquiries for the live queue's snapshot."""
     return list(
-        Inquiry.objects.filter(section_id=section_id)
+        with_escalations(Inquiry.objects.filter(section_id=section_id))
         .exclude(status=Status.CLOSED)
         .select_related("patient", "contact", "claimed_by")
         .annotate(grade_rank=GRADE_RANK)

@@ -71,9 +71,18 @@ class InquiryRowSerializer(serializers.ModelSerializer):
     def get_contact_relation(self, inquiry: Inquiry) -> str | None:
         return inquiry.contact.relation if inquiry.contact else None
 
-    def get_escalation(self, inquiry: Inquiry) -> None:
-        # Escalations arrive with the escalation issue; until then no inquiry has one.
-        return None
+    def get_escalation(self, inquiry: Inquiry) -> dict[str, Any] | None:
+        """The latest escalation: state, doctor and when it is due."""
+        from eskalering.serializers import EscalationSummarySerializer
+
+        prefetched = getattr(inquiry, "escalations_latest_first", None)
+        if prefetched is not None:
+            latest = prefetched[0] if prefetched else None
+        else:
+            latest = (
+                inquiry.escalations.select_related("doctor").order_by("-created_at", "-pk").first()
+            )
+        return None if latest is None else dict(EscalationSummarySerializer(latest).data)
 
     def get_last_message_status(self, inquiry: Inquiry) -> None:
         # Outbound messages arrive with the messaging issue; until then none are sent.

@@ -1,0 +1,157 @@
+"""Escalation API (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import audit, roles
+from core.api import Pagination, StrictInputSerializer, role_permission, validated
+from henvendelser.api import visible_inquiry_id
+
+from . import services
+from .models import Escalation, Target
+from .serializers import EscalationSerializer
+
+ESCALATORS = (roles.COORDINATOR, roles.LEAD)
+
+
+def _doctors() -> Any:
+    return get_user_model().objects.filter(groups__name=roles.DOCTOR)
+
+
+def _visible(request: Request) -> Any:
+    return Escalation.objects.filter(
+        section_id__in=roles.user_section_ids(request.user)
+    ).select_related("doctor", "created_by", "inquiry")
+
+
+def _audit(request: Request, action: str, escalations: list[Escalation]) -> None:
+    audit.record_reads(
+        user=request.user,
+        action=action,
+        objects=[e.inquiry for e in escalations],
+        patient_of=lambda i: i.patient_id,
+        section_of=lambda i: i.section_id,
+    )
+
+
+class InquiryEscalationsApi(APIView):
+    """`POST /api/inquiries/{id}/escalations/`: `target`, optional `doctor`, `question`."""
+
+    permission_classes = [role_permission(*ESCALATORS)]
+
+    class InputSerializer(StrictInputSerializer):
+        target = serializers.ChoiceField(choices=Target.choices)
+        doctor = serializers.PrimaryKeyRelatedField(
+            queryset=_doctors(), required=False, allow_null=True
+        )
+        question = serializers.CharField(max_length=4000)
+
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        escalation = services.escalate_inquiry(
+            inquiry_id=visible_inquiry_id(request, pk),
+            by=request.user,
+            target=data["target"],
+            question=data["question"],
+            doctor=data.get("doctor"),
+        )
+        return Response(EscalationSerializer(escalation).data, status=201)
+
+
+class EscalationListApi(APIView):
+    """`GET /api/escalations/?mine=true`: a doctor's escalations (open first, soonest due)."""
+
+    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+
+    class FilterSerializer(serializers.Serializer):
+        mine = serializers.BooleanField(required=False, default=False)
+        open = serializers.BooleanField(required=False, default=False)
+        inquiry = serializers.IntegerField(required=False)
+
+    def get(self, request: Request) -> Response:
+        filters = validated(
+            self.FilterSerializer,
+            {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
+        )
+        qs = _visible(request)
+        if filters["mine"]:
+            qs = qs.filter(doctor=request.user)
+        if filters["open"]:
+            qs = qs.filter(state__in=services.OPEN_STATES)
+        if "inquiry" in filters:
+            qs = qs.filter(inquiry_id=filters["inquiry"])
+        qs = qs.order_by("answered_at", "acknowledge_due_at", "pk")
+        paginator = Pagination()
+        page: list[Escalation] = paginator.paginate_queryset(qs, request, view=self) or []
+        _audit(request, "escalation.list", page)
+        return paginator.get_paginated_response(EscalationSerializer(page, many=True).data)
+
+
+class EscalationDetailApi(APIView):
+    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+
+    def get(self, request: Request, pk: int) -> Response:
+        escalation = get_object_or_404(_visible(request), pk=pk)
+        _audit(request, "escalation.read", [escalation])
+        return Response(EscalationSerializer(escalation).data)
+
+
+def _visible_escalation_id(request: Request, pk: int) -> int:
+    """404 for escalations outside the user's sections, before any service runs."""
+    if not _visible(request).filter(pk=pk).exists():
+        raise NotFound()
+    return pk
+
+
+class EscalationAcknowledgeApi(APIView):
+    permission_classes = [role_permission(roles.DOCTOR)]
+
+    def post(self, request: Request, pk: int) -> Response:
+        validated(StrictInputSerializer, request.data or {})
+        escalation = services.acknowledge_escalation(
+            escalation_id=_visible_escalation_id(request, pk), by=request.user
+        )
+        return Response(EscalationSerializer(escalation).data)
+
+
+class EscalationAnswerApi(APIView):
+    permission_classes = [role_permission(roles.DOCTOR)]
+
+    class InputSerializer(StrictInputSerializer):
+        answer = serializers.CharField(max_length=10_000)
+        patient_must_come_in = serializers.BooleanField(required=False, default=False)
+
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        escalation = services.answer_escalation(
+            escalation_id=_visible_escalation_id(request, pk),
+            by=request.user,
+            answer=data["answer"],
+            patient_must_come_in=data["patient_must_come_in"],
+        )
+        return Response(EscalationSerializer(escalation).data)
+
+
+class EscalationReassignApi(APIView):
+    permission_classes = [role_permission(roles.DOCTOR, roles.COORDINATOR, roles.LEAD)]
+
+    class InputSerializer(StrictInputSerializer):
+        doctor = serializers.PrimaryKeyRelatedField(queryset=_doctors())
+
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        escalation = services.reassign_escalation(
+            escalation_id=_visible_escalation_id(request, pk),
+            by=request.user,
+            doctor=data["doctor"],
+        )
+        return Response(EscalationSerializer(escalation).data)

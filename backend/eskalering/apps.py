@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EskaleringConfig(AppConfig):
+    name = "eskalering"
+    verbose_name = "Eskalering"
