@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     path("", views.queue_page, name="queue"),
     path("henvendelser/<int:pk>/", views.inquiry_page, name="inquiry-page"),
+    path("lege/", views.doctor_page, name="doctor"),
 ]

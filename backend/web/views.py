@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from core import roles
@@ -25,6 +25,8 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def queue_page(request: HttpRequest) -> HttpResponse:
+    if roles.user_roles(request.user) == {roles.DOCTOR}:
+        return redirect("doctor")
     if not roles.has_role(request.user, roles.QUEUE_READERS):
         return _forbidden(request)
     return render(
@@ -50,8 +52,16 @@ def inquiry_page(request: HttpRequest, pk: int) -> HttpResponse:
             "can_work": roles.has_role(request.user, roles.INQUIRY_WORKERS),
             "can_note": roles.has_role(request.user, roles.NOTE_WRITERS),
             "can_assess": roles.has_role(request.user, roles.ASSESSORS),
+            "can_escalate": roles.has_role(request.user, (roles.COORDINATOR, roles.LEAD)),
         },
     )
+
+
+@login_required
+def doctor_page(request: HttpRequest) -> HttpResponse:
+    if not roles.has_role(request.user, (roles.DOCTOR,)):
+        return _forbidden(request)
+    return render(request, "web/doctor.html")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

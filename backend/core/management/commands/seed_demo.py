@@ -107,6 +107,7 @@ class Command(BaseCommand):
             section = self._section()
             users = self._users(section)
             patients = self._patients(section, users)
+            self._roster(section, users)
         self._inquiries(section, users, patients)
         self.stdout.write(self.style.SUCCESS("Demodata klar. Brukere (passord «demo»):"))
         for username, first, last, role, _phone, title in USERS:
@@ -138,6 +139,21 @@ class Command(BaseCommand):
             UserProfile.objects.get_or_create(user=user, defaults={"phone": phone, "title": title})
             users[username] = user
         return users
+
+    def _roster(self, section: Section, users: dict[str, Any]) -> None:
+        from eskalering.models import RosterShift
+
+        if RosterShift.objects.filter(section=section).exists():
+            return
+        start = timezone.now() - dt.timedelta(days=1)
+        for username, role in (("lege1", "ward_doctor"), ("lege2", "on_call")):
+            RosterShift.objects.create(
+                section=section,
+                role=role,
+                doctor=users[username],
+                starts_at=start,
+                ends_at=start + dt.timedelta(days=60),
+            )
 
     def _patients(self, section: Section, users: dict[str, Any]) -> list[Any]:
         from henvendelser.models import Contact, Patient

@@ -14,8 +14,12 @@
     created: "Opprettet", sms_in: "SMS fra familien", sms_out: "SMS til familien",
     call_in: "Anrop", call_missed: "Ubesvart anrop", voicemail: "Talemelding",
     call_ended: "Samtale avsluttet", note: "Notat", claimed: "Tatt", released: "Gitt fra seg",
-    status: "Status endret", closed: "Lukket", assessment: "Triage"
+    status: "Status endret", closed: "Lukket", assessment: "Triage",
+    escalated: "Eskalert til lege", escalation_ack: "Legen har sett", doctor_answer: "Svar fra lege",
+    escalation_moved: "Sendt til annen lege", escalation_late: "Frist for lege passert"
   };
+  var ESC_STATE = { open: "sendt, ikke sett", acknowledged: "sett av lege", answered: "besvart" };
+  var TARGET = { ward_doctor: "postansvarlig", responsible_doctor: "pasientansvarlig", on_call: "vakthavende" };
   var RANK = { red: 0, amber: 1, green: 2 };
 
   function cookie(name) {
@@ -82,7 +86,7 @@
 
   /* The live connection: snapshot, events in seq order, resync after a drop, a banner while
    * it is down. onSnapshot(rows, seq) and onEvent(event) are the page's. */
-  function connect(handlers) {
+  function connect(handlers, path) {
     var banner = document.getElementById("banner");
     var lastSeq = null;
     var socket = null;
@@ -91,7 +95,7 @@
 
     function open() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      socket = new WebSocket(scheme + location.host + "/ws/queue/");
+      socket = new WebSocket(scheme + location.host + (path || "/ws/queue/"));
       socket.onopen = function () {
         delay = 500;
         pingTimer = setInterval(function () { send({ type: "ping" }); }, 25000);
@@ -102,11 +106,15 @@
           // Connected (again): the snapshot is the whole truth as of its seq.
           banner.hidden = true;
           lastSeq = data.seq;
-          handlers.onSnapshot(data.inquiries, data.seq);
+          handlers.onSnapshot(data.inquiries, data.seq, data);
           if (handlers.onConnected) handlers.onConnected();
           return;
         }
         if (data.type === "presence") { if (handlers.onPresence) handlers.onPresence(data); return; }
+        if (handlers.ignoreGaps && data.type !== "error" && data.type !== "pong") {
+          handlers.onEvent(data);
+          return;
+        }
         if (typeof data.seq === "number") {
           if (lastSeq !== null && data.seq <= lastSeq) return; // already applied
           if (lastSeq !== null && data.seq > lastSeq + 1) {
@@ -182,7 +190,17 @@
         if (inq.needs_callback) whoCell.appendChild(el("span", "tag callback", "Ring tilbake"));
         tr.appendChild(whoCell);
         tr.appendChild(el("td", "summary", inq.summary || ""));
-        tr.appendChild(el("td", "status", STATUS[inq.status] || inq.status));
+        var statusCell = el("td", "status", STATUS[inq.status] || inq.status);
+        if (inq.escalation && inq.escalation.state !== "answered") {
+          var esc = inq.escalation;
+          var escDue = esc.due ? deadline(esc.due) : null;
+          statusCell.appendChild(el("div", "deadline" + ((escDue && escDue.overdue) || esc.overdue_alerted ? " overdue" : ""),
+            esc.doctor.name + ", " + ESC_STATE[esc.state] + (escDue ? ", " + escDue.text : "")));
+        }
+        if (inq.escalation && inq.escalation.state === "answered" && inq.status === "in_progress") {
+          statusCell.appendChild(el("span", "tag presence", "Svar fra lege"));
+        }
+        tr.appendChild(statusCell);
         var holder = el("td", "holder", inq.claimed_by ? inq.claimed_by.name : "");
         var seen = presence[inq.id];
         if (seen && seen.length) holder.appendChild(el("span", "tag presence", seen.join(", ")));
@@ -264,8 +282,24 @@
       if (inq.caller_phone) meta.push(inq.caller_phone);
       document.getElementById("inq-meta").textContent = meta.join(" · ");
       root.dataset.status = inq.status;
+      var waitingForDoctor = inq.escalation && inq.escalation.state !== "answered";
       var red = document.getElementById("red-banner");
-      if (red) red.hidden = !(inq.grade === "red" && inq.status !== "closed");
+      if (red) red.hidden = !(inq.grade === "red" && inq.status !== "closed" && !waitingForDoctor);
+      var box = document.getElementById("escalation-box");
+      if (box) {
+        var esc = inq.escalation;
+        box.hidden = !esc;
+        box.className = "escalation-box" + (esc && esc.overdue_alerted ? " late" : "");
+        if (esc) {
+          var due = esc.due ? deadline(esc.due) : null;
+          box.textContent = "Lege: " + esc.doctor.name + " (" + TARGET[esc.target] + "), " +
+            ESC_STATE[esc.state] + (due ? ", frist " + due.text : "") +
+            (esc.overdue_alerted ? ". Fristen er passert også hos vakthavende: ring legen." : "") +
+            (esc.patient_must_come_in ? ". Pasienten må komme inn." : "");
+        }
+      }
+      var escalateForm = document.getElementById("escalate");
+      if (escalateForm) escalateForm.hidden = !!waitingForDoctor || inq.status === "closed";
       var claim = document.getElementById("claim-btn");
       var release = document.getElementById("release-btn");
       if (claim) claim.hidden = inq.status === "closed" || (inq.claimed_by && inq.claimed_by.id === myId);
@@ -332,10 +366,34 @@
 
     function act(path, body) {
       errorBox.hidden = true;
-      return api("POST", "/api/inquiries/" + id + "/" + path, body).then(render).catch(showError);
+      return api("POST", "/api/inquiries/" + id + "/" + path, body).then(function (data) {
+        return data.entries ? render(data) : load();
+      }).catch(showError);
     }
 
     startTriageForm(id, load, showError);
+
+    var escalateForm = document.getElementById("escalate-form");
+    if (escalateForm) {
+      escalateForm.addEventListener("submit", function (e) {
+        e.preventDefault();
+        act("escalations/", {
+          target: escalateForm.querySelector("[name=target]").value,
+          question: escalateForm.querySelector("[name=question]").value
+        }).then(function () {
+          if (!errorBox.hidden) return;
+          escalateForm.reset();
+          document.getElementById("escalate").open = false;
+        });
+      });
+      var now = document.getElementById("escalate-now");
+      if (now) now.addEventListener("click", function () {
+        var details = document.getElementById("escalate");
+        details.open = true;
+        escalateForm.querySelector("[name=target]").value = "ward_doctor";
+        escalateForm.querySelector("[name=question]").focus();
+      });
+    }
 
     var claim = document.getElementById("claim-btn");
     if (claim) claim.addEventListener("click", function () { act("claim/", {}); });
@@ -483,5 +541,114 @@
     api("GET", "/api/triage/rules/").then(function (data) { rules = data.data; build(); preview(); });
   }
 
-  window.Kontaktpunkt = { startQueuePage: startQueuePage, startInquiryPage: startInquiryPage };
+  /* --- The doctor's page: open escalations with countdowns, one field to answer. --- */
+
+  function startDoctorPage(myId) {
+    var list = document.getElementById("escalations");
+    var count = document.getElementById("esc-count");
+    var errorBox = document.getElementById("action-error");
+    var items = {};
+    var drafts = {};
+
+    function showError(error) { errorBox.textContent = error.message || "Noe gikk galt."; errorBox.hidden = false; }
+
+    function card(esc) {
+      var c = el("article", "esc-card " + (esc.grade || "none"));
+      c.dataset.escalationId = esc.id;
+      var patient = esc.context && esc.context.patient;
+      var title = el("h2", null, patient ? patient.name + " (f. " + patient.birth_date + ")" : "Ukjent pasient");
+      c.appendChild(title);
+      var due = esc.state === "open" ? esc.acknowledge_due_at : esc.answer_due_at;
+      var d = deadline(due);
+      var meta = [esc.grade ? "Grad: " + GRADE[esc.grade] : "Ikke triagert", ESC_STATE[esc.state],
+                  (esc.state === "open" ? "se innen " : "svar innen ") + d.text.replace(/^om /, "")];
+      if (patient && patient.diagnosis) meta.push(patient.diagnosis + (patient.protocol ? ", " + patient.protocol : ""));
+      c.appendChild(el("p", "meta deadline" + (d.overdue ? " overdue" : ""), meta.join(" · ")));
+      c.appendChild(el("p", "question", esc.question));
+      if (esc.triage && esc.triage.reasons && esc.triage.reasons.length) {
+        var ul = el("ul");
+        esc.triage.reasons.forEach(function (r) { ul.appendChild(el("li", null, r.text)); });
+        c.appendChild(el("strong", null, "Triage"));
+        c.appendChild(ul);
+      }
+      if (esc.context && esc.context.recent && esc.context.recent.length) {
+        var recent = el("ul");
+        esc.context.recent.forEach(function (e) {
+          if (e.text) recent.appendChild(el("li", null, (ENTRY[e.kind] || e.kind) + ": " + e.text));
+        });
+        c.appendChild(el("strong", null, "Siste i henvendelsen"));
+        c.appendChild(recent);
+      }
+      var form = el("form", "stack");
+      var area = document.createElement("textarea");
+      area.name = "answer"; area.rows = 3; area.required = true;
+      area.value = drafts[esc.id] || "";
+      area.addEventListener("input", function () { drafts[esc.id] = area.value; });
+      var label = el("label", null, "Svar til koordinator ");
+      label.appendChild(area);
+      form.appendChild(label);
+      var come = el("label", null, " Pasienten må komme inn");
+      var box = document.createElement("input");
+      box.type = "checkbox"; box.name = "patient_must_come_in";
+      come.insertBefore(box, come.firstChild);
+      form.appendChild(come);
+      var actions = el("div", "esc-actions");
+      if (esc.state === "open") {
+        var ack = el("button", "secondary", "Jeg har sett den");
+        ack.type = "button";
+        ack.addEventListener("click", function () {
+          api("POST", "/api/escalations/" + esc.id + "/acknowledge/", {}).then(upsert).catch(showError);
+        });
+        actions.appendChild(ack);
+      }
+      var send = el("button", null, "Send svar");
+      send.type = "submit";
+      actions.appendChild(send);
+      form.appendChild(actions);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("POST", "/api/escalations/" + esc.id + "/answer/", {
+          answer: area.value, patient_must_come_in: box.checked
+        }).then(function (data) { delete drafts[esc.id]; upsert(data); }).catch(showError);
+      });
+      c.appendChild(form);
+      return c;
+    }
+
+    function render() {
+      var open = Object.keys(items).map(function (k) { return items[k]; })
+        .filter(function (e) { return e.state !== "answered" && e.doctor.id === myId; })
+        .sort(function (a, b) { return Date.parse(a.acknowledge_due_at) - Date.parse(b.acknowledge_due_at); });
+      count.textContent = "(" + open.length + ")";
+      // Redrawing must not take the answer field from a doctor who is typing in it.
+      var active = document.activeElement;
+      var typingIn = active && active.name === "answer" ? active.closest(".esc-card").dataset.escalationId : null;
+      list.textContent = "";
+      if (!open.length) { list.appendChild(el("p", "meta", "Ingen åpne eskaleringer.")); return; }
+      open.forEach(function (esc) { list.appendChild(card(esc)); });
+      if (typingIn) {
+        var again = list.querySelector('[data-escalation-id="' + typingIn + '"] textarea');
+        if (again) { again.focus(); again.selectionStart = again.selectionEnd = again.value.length; }
+      }
+    }
+
+    function upsert(esc) { items[esc.id] = esc; render(); }
+
+    // Events for other doctors' escalations do not come here, so gaps in seq are normal:
+    // every (re)connect gets a fresh snapshot instead.
+    connect({
+      ignoreGaps: true,
+      onSnapshot: function (_rows, _seq, data) {
+        items = {};
+        data.escalations.forEach(function (esc) { items[esc.id] = esc; });
+        render();
+      },
+      onEvent: function (event) { if (event.escalation) upsert(event.escalation); }
+    }, "/ws/doctor/");
+    setInterval(render, 30000);
+  }
+
+  window.Kontaktpunkt = {
+    startQueuePage: startQueuePage, startInquiryPage: startInquiryPage, startDoctorPage: startDoctorPage
+  };
 })();

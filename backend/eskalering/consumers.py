@@ -1,0 +1,93 @@
+"""`ws/doctor/`: a doctor's open escalations, live (DESIGN.md §8). On connect, and on `resync`,
+the doctor gets a fresh snapshot; then `escalation.created` / `escalation.updated` events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from core import audit, realtime, roles
+
+from .models import Escalation
+from .services import OPEN_STATES, escalation_row
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+@database_sync_to_async
+def _is_doctor(user: Any) -> bool:
+    return roles.has_role(user, (roles.DOCTOR,))
+
+
+@database_sync_to_async
+def _snapshot(user: Any, ip: str | None) -> dict[str, Any]:
+    sections = roles.user_section_ids(user)
+    seq = max((realtime.current_seq(s) for s in sections), default=0)
+    escalations = list(
+        Escalation.objects.filter(doctor=user, state__in=OPEN_STATES, section_id__in=sections)
+        .select_related("doctor", "created_by", "inquiry")
+        .order_by("acknowledge_due_at", "pk")
+    )
+    with audit.origin_as("ws", ip):
+        audit.record_reads(
+            user=user,
+            action="escalation.snapshot",
+            objects=[e.inquiry for e in escalations],
+            patient_of=lambda i: i.patient_id,
+            section_of=lambda i: i.section_id,
+        )
+    return {"type": "snapshot", "seq": seq, "escalations": [escalation_row(e) for e in escalations]}
+
+
+@database_sync_to_async
+def _audit_event(user: Any, event: dict[str, Any], ip: str | None) -> None:
+    row = event.get("escalation") or {}
+    context = row.get("context") or {}
+    patient = (context.get("patient") or {}).get("id")
+    with audit.origin_as("ws", ip):
+        audit.record(
+            user=user,
+            action="escalation.event",
+            patient_id=patient,
+            section_id=row.get("section"),
+            detail={"escalation": row.get("id")},
+        )
+
+
+class DoctorConsumer(AsyncJsonWebsocketConsumer):
+    group: str
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await _is_doctor(user):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        self.ip = (self.scope.get("client") or [None])[0]
+        self.group = realtime.doctor_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(await _snapshot(user, self.ip))
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "resync":
+            await self.send_json(await _snapshot(self.user, self.ip))
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "code": "unknown_type"})
+
+    async def queue_event(self, message: dict[str, Any]) -> None:
+        await _audit_event(self.user, message["event"], self.ip)
+        await self.send_json(message["event"])

@@ -1,0 +1,75 @@
+"""Two browsers: the coordinator escalates, the doctor's page shows it without reload, the
+doctor answers, and the coordinator's page shows the answer without reload."""
+
+import pytest
+from playwright.sync_api import expect
+
+from core.models import UserProfile
+from tests.e2e.conftest import login
+from tests.eskalering.conftest import on_shift
+from tests.factories import ALWAYS_OPEN, InquiryFactory, PatientFactory, SectionFactory, UserFactory
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_escalate_answer_and_relay_without_reloads(daphne, browser):
+    section = SectionFactory(opening_hours=ALWAYS_OPEN)
+    kari = UserFactory(
+        role="coordinator", sections=[section], first_name="Kari", last_name="Nordmann"
+    )
+    lars = UserFactory(role="doctor", sections=[section], first_name="Lars", last_name="Lege")
+    UserProfile.objects.create(user=lars, phone="+4790000101")
+    on_shift(section, lars, "ward_doctor")
+    inquiry = InquiryFactory(
+        section=section,
+        grade="red",
+        status="in_progress",
+        claimed_by=kari,
+        summary="Feber 38,6 etter kur",
+        patient=PatientFactory(
+            section=section, first_name="Emma", last_name="Johansen", diagnosis="ALL"
+        ),
+    )
+
+    doctor_context = browser.new_context(locale="nb-NO")
+    doctor = doctor_context.new_page()
+    doctor.goto(daphne.base_url + "/login/")
+    doctor.fill("input[name=username]", lars.username)
+    doctor.fill("input[name=password]", "pw")
+    doctor.click("button[type=submit]")
+    doctor.wait_for_url(daphne.base_url + "/lege/")
+    expect(doctor.locator("#esc-count")).to_have_text("(0)")
+    doctor.evaluate("window.__notReloaded = true")
+
+    coordinator_context = browser.new_context(locale="nb-NO")
+    page = coordinator_context.new_page()
+    login(page, daphne.base_url, kari.username)
+    page.goto(f"{daphne.base_url}/henvendelser/{inquiry.pk}/")
+    page.evaluate("window.__notReloaded = true")
+    expect(page.locator("#red-banner")).to_be_visible()
+    page.click("#escalate-now")
+    page.fill("#escalate-form textarea[name=question]", "Dag 5 etter kur, 38,6. Inn nå?")
+    page.click("#escalate-form button[type=submit]")
+    expect(page.locator("#escalation-box")).to_contain_text("Lars Lege")
+    expect(page.locator("#escalation-box")).to_contain_text("sendt, ikke sett")
+
+    card = doctor.locator(".esc-card")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("Emma Johansen")
+    expect(card).to_contain_text("Dag 5 etter kur, 38,6. Inn nå?")
+    card.locator("button.secondary").click()
+    expect(page.locator("#escalation-box")).to_contain_text("sett av lege")
+
+    card = doctor.locator(".esc-card")
+    card.locator("textarea[name=answer]").fill("Kom inn nå for blodkultur og antibiotika.")
+    card.locator("input[name=patient_must_come_in]").check()
+    card.locator("button[type=submit]").click()
+    expect(doctor.locator("#esc-count")).to_have_text("(0)")
+
+    expect(page.locator("#timeline")).to_contain_text("Kom inn nå for blodkultur og antibiotika.")
+    expect(page.locator("#inq-meta")).to_contain_text("Under arbeid")
+    expect(page.locator("#escalation-box")).to_contain_text("Pasienten må komme inn")
+    assert page.evaluate("window.__notReloaded") is True
+    assert doctor.evaluate("window.__notReloaded") is True
+    coordinator_context.close()
+    doctor_context.close()
