@@ -14,10 +14,12 @@ from rest_framework.views import APIView
 
 from core import audit, roles
 from core.api import Pagination, StrictInputSerializer, role_permission, validated
-from henvendelser.api import visible_inquiry_id
+from core.models import Section
+from henvendelser.api import ByMethod, section_for_write, visible_inquiry_id
+from henvendelser.serializers import UserRefSerializer
 
-from . import services
-from .models import Escalation, Target
+from . import rosters, services
+from .models import Escalation, RosterRole, RosterShift, Target
 from .serializers import EscalationSerializer
 
 ESCALATORS = (roles.COORDINATOR, roles.LEAD)
@@ -155,3 +157,120 @@ class EscalationReassignApi(APIView):
             doctor=data["doctor"],
         )
         return Response(EscalationSerializer(escalation).data)
+
+
+# --- Rosters ---------------------------------------------------------------------------------
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    doctor = UserRefSerializer()
+
+    class Meta:
+        model = RosterShift
+        fields = ["id", "section", "role", "doctor", "starts_at", "ends_at"]
+
+
+def _section_for(request: Request, section_id: int | None) -> Section:
+    return section_for_write(request.user, section_id)
+
+
+class RosterListApi(APIView):
+    """`GET /api/rosters/?from=&to=`: shifts overlapping the range; a lead `POST`s one."""
+
+    permission_classes = [ByMethod]
+    permissions_by_method = {
+        "GET": [role_permission(*roles.QUEUE_READERS)],
+        "POST": [role_permission(roles.LEAD)],
+    }
+
+    class FilterSerializer(serializers.Serializer):
+        from_ = serializers.DateTimeField(required=False)
+        to = serializers.DateTimeField(required=False)
+
+    class InputSerializer(StrictInputSerializer):
+        section = serializers.IntegerField(required=False)
+        role = serializers.ChoiceField(choices=RosterRole.choices)
+        doctor = serializers.PrimaryKeyRelatedField(queryset=_doctors())
+        starts_at = serializers.DateTimeField()
+        ends_at = serializers.DateTimeField()
+
+    def get(self, request: Request) -> Response:
+        params = dict(request.query_params.items())
+        if "from" in params:
+            params["from_"] = params.pop("from")
+        filters = validated(self.FilterSerializer, params)
+        qs = RosterShift.objects.filter(
+            section_id__in=roles.user_section_ids(request.user)
+        ).select_related("doctor")
+        if "from_" in filters:
+            qs = qs.filter(ends_at__gt=filters["from_"])
+        if "to" in filters:
+            qs = qs.filter(starts_at__lt=filters["to"])
+        shifts = list(qs.order_by("starts_at", "role", "pk")[:1000])
+        return Response(
+            {
+                "count": len(shifts),
+                "next": None,
+                "previous": None,
+                "results": ShiftSerializer(shifts, many=True).data,
+            }
+        )
+
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        shift = rosters.add_shift(
+            by=request.user,
+            section=_section_for(request, data.get("section")),
+            role=data["role"],
+            doctor=data["doctor"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+        )
+        return Response(ShiftSerializer(shift).data, status=201)
+
+
+class RosterShiftApi(APIView):
+    permission_classes = [role_permission(roles.LEAD)]
+
+    def delete(self, request: Request, pk: int) -> Response:
+        shift = get_object_or_404(
+            RosterShift.objects.filter(section_id__in=roles.user_section_ids(request.user)),
+            pk=pk,
+        )
+        rosters.remove_shift(by=request.user, shift=shift)
+        return Response(status=204)
+
+
+class RosterImportApi(APIView):
+    """`POST /api/rosters/import/` with `{"csv": "role,doctor,starts_at,ends_at\\n..."}`."""
+
+    permission_classes = [role_permission(roles.LEAD)]
+
+    class InputSerializer(StrictInputSerializer):
+        section = serializers.IntegerField(required=False)
+        csv = serializers.CharField(max_length=200_000)
+
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        shifts = rosters.import_csv(
+            by=request.user,
+            section=_section_for(request, data.get("section")),
+            text=data["csv"],
+        )
+        return Response({"count": len(shifts)}, status=201)
+
+
+class DoctorListApi(APIView):
+    """`GET /api/doctors/`: the doctors in the user's sections (for rosters and reassigning)."""
+
+    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+
+    def get(self, request: Request) -> Response:
+        doctors = (
+            _doctors()
+            .filter(memberships__section_id__in=roles.user_section_ids(request.user))
+            .distinct()
+            .order_by("last_name", "first_name", "pk")
+        )
+        rows = UserRefSerializer(doctors, many=True).data
+        return Response({"count": len(rows), "next": None, "previous": None, "results": rows})

@@ -23,4 +23,8 @@ urlpatterns = [
         api.EscalationReassignApi.as_view(),
         name="escalation-reassign",
     ),
+    path("doctors/", api.DoctorListApi.as_view(), name="doctor-list"),
+    path("rosters/", api.RosterListApi.as_view(), name="roster-list"),
+    path("rosters/import/", api.RosterImportApi.as_view(), name="roster-import"),
+    path("rosters/<int:pk>/", api.RosterShiftApi.as_view(), name="roster-shift"),
 ]

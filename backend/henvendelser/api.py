@@ -73,7 +73,7 @@ class ByMethod(BasePermission):
         return all(cls().has_permission(request, view) for cls in classes) and bool(classes)
 
 
-def _section_for_write(user: Any, section_id: int | None) -> Section:
+def section_for_write(user: Any, section_id: int | None) -> Section:
     allowed = roles.user_section_ids(user)
     if section_id is None:
         if len(allowed) != 1:
@@ -164,7 +164,7 @@ class PatientListCreateApi(APIView):
 
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
-        section = _section_for_write(request.user, data.pop("section", None))
+        section = section_for_write(request.user, data.pop("section", None))
         patient = services.create_patient(by=request.user, section=section, **data)
         return Response(PatientOutputSerializer(patient).data, status=201)
 
@@ -325,7 +325,7 @@ class InquiryListCreateApi(APIView):
                     _("Fant ikke pasienten."), fields={"patient": [_("Fant ikke pasienten.")]}
                 )
         section = (
-            patient.section if patient else _section_for_write(request.user, data.get("section"))
+            patient.section if patient else section_for_write(request.user, data.get("section"))
         )
         inquiry = services.log_inquiry(
             by=request.user,

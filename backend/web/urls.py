@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.queue_page, name="queue"),
     path("henvendelser/<int:pk>/", views.inquiry_page, name="inquiry-page"),
     path("lege/", views.doctor_page, name="doctor"),
+    path("vaktplan/", views.roster_page, name="roster"),
 ]

@@ -64,6 +64,15 @@ def doctor_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/doctor.html")
 
 
+@login_required
+def roster_page(request: HttpRequest) -> HttpResponse:
+    if not roles.has_role(request.user, roles.QUEUE_READERS):
+        return _forbidden(request)
+    return render(
+        request, "web/roster.html", {"can_edit": roles.has_role(request.user, (roles.LEAD,))}
+    )
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", _("Fant ikke det du ba om.")), status=404)

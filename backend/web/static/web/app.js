@@ -648,7 +648,98 @@
     setInterval(render, 30000);
   }
 
+  /* --- The roster: a week per view; a lead adds, removes and imports shifts. --- */
+
+  function startRosterPage(canEdit) {
+    var DAYS = ["man", "tir", "ons", "tor", "fre", "lør", "søn"];
+    var ROLES = [["ward_doctor", "Postansvarlig"], ["on_call", "Vakthavende"]];
+    var errorBox = document.getElementById("action-error");
+    var monday = new Date();
+    monday.setHours(0, 0, 0, 0);
+    monday.setDate(monday.getDate() - ((monday.getDay() + 6) % 7));
+
+    function showError(error) {
+      var fields = error.fields || {};
+      errorBox.textContent = error.message + " " + Object.keys(fields).map(function (k) {
+        return k + ": " + [].concat(fields[k]).join(" ");
+      }).join("; ");
+      errorBox.hidden = false;
+    }
+    function day(offset) { var d = new Date(monday); d.setDate(d.getDate() + offset); return d; }
+    function hhmm(d) { return d.toLocaleTimeString("nb-NO", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Oslo" }); }
+
+    function load() {
+      errorBox.hidden = true;
+      var from = day(0), to = day(7);
+      document.getElementById("week-label").textContent =
+        from.toLocaleDateString("nb-NO") + " – " + day(6).toLocaleDateString("nb-NO");
+      var head = document.getElementById("roster-head");
+      head.textContent = "";
+      var tr = el("tr");
+      tr.appendChild(el("th", null, ""));
+      for (var i = 0; i < 7; i++) tr.appendChild(el("th", null, DAYS[i] + " " + day(i).getDate() + "."));
+      head.appendChild(tr);
+      api("GET", "/api/rosters/?from=" + encodeURIComponent(from.toISOString()) +
+          "&to=" + encodeURIComponent(to.toISOString())).then(function (data) {
+        var body = document.getElementById("roster-body");
+        body.textContent = "";
+        ROLES.forEach(function (role) {
+          var row = el("tr");
+          row.appendChild(el("th", null, role[1]));
+          for (var i = 0; i < 7; i++) {
+            var cell = el("td");
+            var start = day(i), end = day(i + 1);
+            data.results.forEach(function (s) {
+              var a = new Date(s.starts_at), b = new Date(s.ends_at);
+              if (s.role !== role[0] || b <= start || a >= end) return;
+              var line = el("span", "shift", s.doctor.name + " " + hhmm(a) + "–" + hhmm(b));
+              if (canEdit) {
+                var del = el("button", "secondary", "×");
+                del.type = "button";
+                del.title = "Fjern vakten";
+                del.addEventListener("click", function () {
+                  api("DELETE", "/api/rosters/" + s.id + "/").then(load).catch(showError);
+                });
+                line.appendChild(del);
+              }
+              cell.appendChild(line);
+            });
+            row.appendChild(cell);
+          }
+          body.appendChild(row);
+        });
+      }).catch(showError);
+    }
+
+    document.getElementById("prev-week").addEventListener("click", function () { monday.setDate(monday.getDate() - 7); load(); });
+    document.getElementById("next-week").addEventListener("click", function () { monday.setDate(monday.getDate() + 7); load(); });
+    if (canEdit) {
+      api("GET", "/api/doctors/").then(function (data) {
+        var select = document.getElementById("doctor-select");
+        data.results.forEach(function (d) { select.appendChild(new Option(d.name, d.id)); });
+      });
+      var shiftForm = document.getElementById("shift-form");
+      shiftForm.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var f = new FormData(shiftForm);
+        api("POST", "/api/rosters/", {
+          role: f.get("role"), doctor: Number(f.get("doctor")),
+          starts_at: new Date(f.get("starts_at")).toISOString(),
+          ends_at: new Date(f.get("ends_at")).toISOString()
+        }).then(load).catch(showError);
+      });
+      var csvForm = document.getElementById("csv-form");
+      csvForm.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("POST", "/api/rosters/import/", { csv: csvForm.querySelector("textarea").value })
+          .then(function () { csvForm.reset(); load(); }).catch(showError);
+      });
+    }
+    load();
+  }
+
   window.Kontaktpunkt = {
+    startRosterPage: startRosterPage,
     startQueuePage: startQueuePage, startInquiryPage: startInquiryPage, startDoctorPage: startDoctorPage
   };
 })();
