@@ -29,7 +29,7 @@ def test_a_lead_imports_a_csv_and_sees_the_week(daphne, browser):
         "#csv-form textarea", f"role,doctor,starts_at,ends_at\nward_doctor,lege1,{start},{end}\n"
     )
     page.click("#csv-form button")
-    expect(page.locator("#roster-body")).to_contain_text("Lars Lege 08:00–16:00")
+    expect(page.locator("#roster-body")).to_contain_text("Lars Lege 08:00\u201316:00")
     page.fill("#csv-form textarea", "role,doctor,starts_at,ends_at\non_call,nobody,x,y\n")
     page.click("#csv-form button")
     expect(page.locator("#action-error")).to_contain_text("Vaktplanen ble ikke importert")
