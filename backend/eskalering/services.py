@@ -98,11 +98,16 @@ def escalation_row(escalation: Escalation) -> dict[str, Any]:
 
 
 def _publish(escalation: Escalation, type: str, doctors: list[int]) -> None:
+    # The section's queue gets it too, so the queue's seq has no gaps (its clients skip events
+    # without an inquiry); the doctors concerned get it on their own sockets.
     realtime.publish(
         section_id=escalation.section_id,
         type=type,
         body={"escalation": escalation_row(escalation)},
-        groups=[realtime.doctor_group(d) for d in doctors],
+        groups=[
+            realtime.queue_group(escalation.section_id),
+            *[realtime.doctor_group(d) for d in doctors],
+        ],
     )
 
 
@@ -228,7 +233,15 @@ def escalate_inquiry(
     )
     inquiry.status = new_status
     if inquiry.claimed_by_id is None:
+        # Whoever asks the doctor holds the inquiry, so the answer comes back to someone.
         inquiry.claimed_by, inquiry.claimed_at = by, now
+        add_entry(
+            inquiry=inquiry,
+            kind=EntryKind.CLAIMED,
+            at=now,
+            author=by,
+            data={"to": by.pk, "from": None, "reason": "escalated"},
+        )
     add_entry(
         inquiry=inquiry,
         kind=EntryKind.ESCALATED,

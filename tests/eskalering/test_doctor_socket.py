@@ -78,3 +78,19 @@ async def test_the_doctor_gets_the_escalation_live_and_another_doctor_does_not(w
     assert [e["id"] for e in snapshot["escalations"]] == [escalation.pk]
     for communicator in (lars, colleague, again):
         await communicator.disconnect()
+
+
+async def test_the_queue_sees_every_seq_while_doctors_get_their_own_events(world):
+    _, coordinator, _, _, inquiry = world
+    headers = await database_sync_to_async(headers_for)(coordinator)
+    queue = WebsocketCommunicator(application, "/ws/queue/", headers=headers)
+    await queue.connect()
+    seq = (await queue.receive_json_from())["seq"]
+    await database_sync_to_async(services.escalate_inquiry)(
+        inquiry_id=inquiry.pk, by=coordinator, target="ward_doctor", question="Inn nå?"
+    )
+    events = [await queue.receive_json_from(timeout=5) for _ in range(2)]
+    assert [e["seq"] for e in events] == [seq + 1, seq + 2]
+    assert [e["type"] for e in events] == ["inquiry.updated", "escalation.created"]
+    assert events[0]["inquiry"]["status"] == "awaiting_doctor"
+    await queue.disconnect()
