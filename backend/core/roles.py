@@ -44,6 +44,11 @@ def has_role(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
+def is_doctor_in(user: Any, section_id: int) -> bool:
+    """A doctor who belongs to the section (may be responsible, rostered or escalated to)."""
+    return has_role(user, (DOCTOR,)) and section_id in user_section_ids(user)
+
+
 def user_section_ids(user: Any) -> list[int]:
     if not getattr(user, "is_authenticated", False):
         return []

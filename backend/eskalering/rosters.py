@@ -29,11 +29,7 @@ def _check_shift(
     errors: dict[str, list[str]] = {}
     if role not in RosterRole.values:
         errors["role"] = [_("Må være ward_doctor eller on_call.")]
-    if (
-        doctor is None
-        or not roles.has_role(doctor, (roles.DOCTOR,))
-        or (section.pk not in roles.user_section_ids(doctor))
-    ):
+    if doctor is None or not roles.is_doctor_in(doctor, section.pk):
         errors["doctor"] = [_("Må være lege i seksjonen.")]
     if ends_at <= starts_at:
         errors["ends_at"] = [_("Vakten må slutte etter at den begynner.")]

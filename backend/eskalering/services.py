@@ -53,15 +53,11 @@ def doctor_on_roster(*, section_id: int, role: str, at: dt.datetime) -> Any | No
     return shift.doctor if shift else None
 
 
-def _is_doctor_in(user: Any, section_id: int) -> bool:
-    return roles.has_role(user, (roles.DOCTOR,)) and section_id in roles.user_section_ids(user)
-
-
 def resolve_doctor(*, inquiry: Inquiry, target: str, doctor: Any, at: dt.datetime) -> Any:
     """The doctor chosen, or the one the target means now; the on-call doctor when nobody else
     is there; refused when there is no one at all (the coordinator must phone)."""
     if doctor is not None:
-        if not _is_doctor_in(doctor, inquiry.section_id):
+        if not roles.is_doctor_in(doctor, inquiry.section_id):
             raise InvalidInput(
                 _("Mottakeren er ikke lege i seksjonen."),
                 fields={"doctor": [_("Må være lege i seksjonen.")]},
@@ -380,7 +376,7 @@ def reassign_escalation(
                 "sende den videre."
             )
         )
-    if not _is_doctor_in(doctor, escalation.section_id):
+    if not roles.is_doctor_in(doctor, escalation.section_id):
         raise InvalidInput(
             _("Mottakeren er ikke lege i seksjonen."),
             fields={"doctor": [_("Må være lege i seksjonen.")]},

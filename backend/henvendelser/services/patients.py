@@ -44,9 +44,7 @@ def _check_birth_date_matches(national_id: str, birth_date: Any) -> None:
 def _check_doctor(doctor: Any, section_id: int) -> None:
     if doctor is None:
         return
-    if not roles.has_role(doctor, (roles.DOCTOR,)) or section_id not in roles.user_section_ids(
-        doctor
-    ):
+    if not roles.is_doctor_in(doctor, section_id):
         raise InvalidInput(
             _("Pasientansvarlig lege må være lege i seksjonen."),
             fields={"responsible_doctor": [_("Må være lege i seksjonen.")]},
