@@ -11,7 +11,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from core import audit, realtime, roles
 
 from .models import Escalation
-from .services import OPEN_STATES, escalation_row
+from .serializers import EscalationSerializer
+from .services import OPEN_STATES
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -39,7 +40,11 @@ def _snapshot(user: Any, ip: str | None) -> dict[str, Any]:
             patient_of=lambda i: i.patient_id,
             section_of=lambda i: i.section_id,
         )
-    return {"type": "snapshot", "seq": seq, "escalations": [escalation_row(e) for e in escalations]}
+    return {
+        "type": "snapshot",
+        "seq": seq,
+        "escalations": EscalationSerializer(escalations, many=True).data,
+    }
 
 
 @database_sync_to_async

@@ -23,10 +23,16 @@ from core.exceptions import (
     NotAllowed,
 )
 from henvendelser import lifecycle
-from henvendelser.events import INQUIRY_UPDATED, publish_inquiry_event
+from henvendelser.events import INQUIRY_UPDATED
 from henvendelser.models import EntryKind, Inquiry
 from henvendelser.serializers import display_name
-from henvendelser.services._common import add_entry, audit_inquiry, lock_inquiry, now_or
+from henvendelser.services._common import (
+    add_entry,
+    audit_inquiry,
+    lock_inquiry,
+    now_or,
+    touch_and_publish,
+)
 from triage.deadlines import deadline_for
 
 from .models import Breach, DoctorNotice, Escalation, RosterRole, RosterShift, State, Target
@@ -107,20 +113,9 @@ def _publish(escalation: Escalation, type: str, doctors: list[int]) -> None:
     )
 
 
-def _publish_queue(escalation: Escalation, type: str = INQUIRY_UPDATED) -> None:
-    inquiry = escalation.inquiry
-    inquiry.updated_at = timezone.now()
-    inquiry.save()
-    if type == INQUIRY_UPDATED:
-        publish_inquiry_event(inquiry=inquiry, type=type)
-    else:
-        from henvendelser.events import inquiry_row
-
-        realtime.publish(
-            section_id=inquiry.section_id,
-            type=type,
-            body={"inquiry": inquiry_row(inquiry), "escalation": escalation_row(escalation)},
-        )
+def _publish_queue(escalation: Escalation, now: dt.datetime, type: str = INQUIRY_UPDATED) -> None:
+    extra = {"escalation": escalation_row(escalation)} if type == ESCALATION_ANSWERED else None
+    touch_and_publish(inquiry=escalation.inquiry, event_type=type, now=now, extra=extra)
 
 
 def _triage_snapshot(inquiry: Inquiry) -> dict[str, Any]:
@@ -259,7 +254,7 @@ def escalate_inquiry(
         escalation=escalation.pk,
         doctor=chosen.pk,
     )
-    _publish_queue(escalation)
+    _publish_queue(escalation, now)
     _publish(escalation, ESCALATION_CREATED, [chosen.pk])
     _notify(escalation, now)
     return escalation
@@ -313,7 +308,7 @@ def acknowledge_escalation(
         inquiry=escalation.inquiry,
         escalation=escalation.pk,
     )
-    _publish_queue(escalation)
+    _publish_queue(escalation, now)
     _publish(escalation, ESCALATION_UPDATED, [by.pk])
     return escalation
 
@@ -353,7 +348,7 @@ def answer_escalation(
         data={"escalation": escalation.pk, "patient_must_come_in": patient_must_come_in},
     )
     audit_inquiry(user=by, action="escalation.answer", inquiry=inquiry, escalation=escalation.pk)
-    _publish_queue(escalation, ESCALATION_ANSWERED)
+    _publish_queue(escalation, now, ESCALATION_ANSWERED)
     _publish(escalation, ESCALATION_UPDATED, [by.pk])
     return escalation
 
@@ -405,7 +400,7 @@ def reassign_escalation(
         escalation=escalation.pk,
         to=doctor.pk,
     )
-    _publish_queue(escalation)
+    _publish_queue(escalation, now)
     _publish(escalation, ESCALATION_UPDATED, [previous])
     _publish(escalation, ESCALATION_CREATED, [doctor.pk])
     _notify(escalation, now)
@@ -510,7 +505,7 @@ def _re_escalate(escalation: Escalation, on_call: Any, deadline: str, now: dt.da
         section_id=escalation.section_id,
         detail={"escalation": escalation.pk, "to": on_call.pk},
     )
-    _publish_queue(escalation)
+    _publish_queue(escalation, now)
     _publish(escalation, ESCALATION_UPDATED, [previous])
     _publish(escalation, ESCALATION_CREATED, [on_call.pk])
     _notify(escalation, now)
@@ -534,5 +529,5 @@ def _alert_coordinator(escalation: Escalation, deadline: str, now: dt.datetime) 
         section_id=escalation.section_id,
         detail={"escalation": escalation.pk},
     )
-    _publish_queue(escalation)
+    _publish_queue(escalation, now)
     _publish(escalation, ESCALATION_UPDATED, [escalation.doctor_id])

@@ -28,7 +28,12 @@ def inquiry_rows(inquiries: list[Inquiry]) -> list[dict[str, Any]]:
     return [dict(row) for row in InquiryRowSerializer(inquiries, many=True).data]
 
 
-def publish_inquiry_event(*, inquiry: Inquiry, type: str) -> dict[str, Any]:
+def publish_inquiry_event(
+    *, inquiry: Inquiry, type: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Publish the inquiry's row; `extra` adds fields (e.g. the escalation that was answered)."""
     return realtime.publish(
-        section_id=inquiry.section_id, type=type, body={"inquiry": inquiry_row(inquiry)}
+        section_id=inquiry.section_id,
+        type=type,
+        body={"inquiry": inquiry_row(inquiry), **(extra or {})},
     )

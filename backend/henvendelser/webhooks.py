@@ -103,7 +103,7 @@ def sms(request: HttpRequest) -> HttpResponse:
     return twiml(response)
 
 
-def _voicemail(response: VoiceResponse, request: HttpRequest, prompt: str) -> VoiceResponse:
+def _voicemail(response: VoiceResponse, prompt: str) -> VoiceResponse:
     response.say(prompt, language=VOICE_LANGUAGE)
     response.record(
         action=settings.PUBLIC_BASE_URL + "/webhooks/twilio/voice/status/",
@@ -152,7 +152,7 @@ def voice(request: HttpRequest) -> HttpResponse:
         "behandling: legg på og ring avdelingen eller 113. Ellers kan du legge igjen en beskjed "
         "etter tonen, så ringer vi deg tilbake."
     )
-    return twiml(_voicemail(response, request, prompt))
+    return twiml(_voicemail(response, prompt))
 
 
 @twilio_webhook
@@ -183,7 +183,6 @@ def voice_status(request: HttpRequest) -> HttpResponse:
         else:
             _voicemail(
                 response,
-                request,
                 _(
                     "Ingen kunne ta telefonen akkurat nå. Ved akutt sykdom, legg på og ring 113. "
                     "Legg igjen en beskjed etter tonen, så ringer vi deg tilbake."

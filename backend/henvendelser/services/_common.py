@@ -50,10 +50,12 @@ def add_entry(
     )
 
 
-def touch_and_publish(*, inquiry: Inquiry, event_type: str, now: dt.datetime) -> None:
+def touch_and_publish(
+    *, inquiry: Inquiry, event_type: str, now: dt.datetime, extra: dict[str, Any] | None = None
+) -> None:
     inquiry.updated_at = now
     inquiry.save()
-    publish_inquiry_event(inquiry=inquiry, type=event_type)
+    publish_inquiry_event(inquiry=inquiry, type=event_type, extra=extra)
 
 
 def audit_inquiry(*, user: Any, action: str, inquiry: Inquiry, **detail: Any) -> None:

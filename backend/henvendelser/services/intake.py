@@ -247,8 +247,9 @@ def _mark_missed(*, call: Call, inquiry: Inquiry, now: dt.datetime) -> bool:
 
 
 def _locked_call(call_sid: str) -> Call | None:
-    call = Call.objects.filter(call_sid=call_sid).values_list("inquiry__section_id", flat=True)
-    section_id = call.first()
+    section_id = (
+        Call.objects.filter(call_sid=call_sid).values_list("inquiry__section_id", flat=True).first()
+    )
     if section_id is None:
         return None
     lock_section(section_id)
