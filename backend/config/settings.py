@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "henvendelser",
     "triage",
     "eskalering",
+    "maler",
+    "meldinger",
     "web",
 ]
 
@@ -186,6 +188,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "eskalering.tasks.sweep_escalations",
         "schedule": 60.0,
     },
+    "sweep-outbox": {
+        "task": "meldinger.tasks.sweep_outbox",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth, i18n, time ------------------------------------------------------------------------
@@ -255,6 +261,18 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", DEMO_TWILIO_AUTH_TOKEN if DEMO_MODE
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", "+4759440000" if DEMO_MODE else "")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/")
 COORDINATOR_PHONE = env("COORDINATOR_PHONE")
+
+# --- Messages to families --------------------------------------------------------------------
+
+# Messages the family did not ask for wait out these hours (Oslo time): "21-8" is 21:00-08:00.
+QUIET_HOURS = tuple(int(hour) for hour in env("QUIET_HOURS", "21-8").split("-", 1))
+# A send in progress holds its message this long; after that a sweep may reconcile and retry.
+# Longer than the Twilio client's timeout, so two senders never overlap.
+MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
+# A queued message no task has picked up after this long is queued again by the outbox sweep.
+OUTBOX_STUCK_SECONDS = int(env("OUTBOX_STUCK_SECONDS", "120"))
+SECURE_LINK_DAYS = int(env("SECURE_LINK_DAYS", "7"))
+SECURE_LINK_MAX_FAILURES = 5
 # "twilio" when real credentials are configured, else the console backend with an outbox.
 SMS_BACKEND = env("SMS_BACKEND", "twilio" if env("TWILIO_ACCOUNT_SID") else "console")
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
+from meldinger import pages as message_pages
 
 from core import views as core_views
 from web import views as web_views
@@ -14,9 +15,12 @@ urlpatterns = [
     path("api/", include("henvendelser.urls")),
     path("api/", include("triage.urls")),
     path("api/", include("eskalering.urls")),
+    path("api/", include("maler.urls")),
+    path("api/", include("meldinger.urls")),
     # Unknown API paths answer in the API's error shape, in demo (DEBUG) mode too.
     re_path(r"^api/", web_views.not_found),
     path("webhooks/twilio/", include("henvendelser.webhook_urls")),
+    re_path(r"^m/(?P<token>[A-Za-z0-9_-]{1,64})/?$", message_pages.secure_message, name="secure"),
     path("admin/", admin.site.urls),
     path("", include("web.urls")),
 ]

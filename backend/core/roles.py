@@ -57,3 +57,11 @@ def user_section_ids(user: Any) -> list[int]:
         cached = list(user.memberships.order_by("section_id").values_list("section_id", flat=True))
         user._kontaktpunkt_sections = cached
     return cached
+
+
+# Who may read message templates and preview them.
+TEMPLATE_READERS = (COORDINATOR, SECRETARY, LEAD)
+# Who may create templates and publish template versions.
+TEMPLATE_PUBLISHERS = (LEAD,)
+# Who may send messages to families and manage follow-up plans.
+MESSAGE_SENDERS = (COORDINATOR, LEAD)

@@ -112,17 +112,17 @@ class Breach(models.Model):
 
 class DoctorNotice(models.Model):
     """An SMS telling a doctor there is an escalation, with no patient data in it. One per
-    escalation, level and doctor: a re-run task finds it sent and sends nothing."""
+    escalation, level and doctor. The SMS itself goes through the outbox (`message`), which
+    sends it exactly once; a doctor with no phone number gets the in-app notice only."""
 
     escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="notices")
     doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     idempotency_key = models.CharField(max_length=100, unique=True)
     body = models.CharField(max_length=320)
-    status = models.CharField(max_length=12, default="queued")  # queued, sent, failed, no_phone
-    sid = models.CharField(max_length=64, blank=True)
-    error_code = models.IntegerField(null=True, blank=True)
+    message = models.OneToOneField(
+        "meldinger.Message", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.idempotency_key

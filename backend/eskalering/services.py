@@ -154,10 +154,11 @@ def _context(inquiry: Inquiry) -> dict[str, Any]:
 
 
 def _notify(escalation: Escalation, now: dt.datetime) -> None:
-    """Queue an SMS to the doctor; sent by a task after commit. No patient data in it."""
+    """Queue an SMS to the doctor, sent from the outbox after commit. No patient data in it.
+    One per escalation, level and doctor, so a repeated call queues nothing more."""
     from django.conf import settings
-
-    from .tasks import send_doctor_notice
+    from meldinger.models import Kind
+    from meldinger.services import Composed, queue_message
 
     minutes = max(1, round((escalation.acknowledge_due_at - now).total_seconds() / 60))
     grade = GRADE_WORDS.get(escalation.grade, "")
@@ -168,17 +169,30 @@ def _notify(escalation: Escalation, now: dt.datetime) -> None:
         else timezone.localtime(escalation.acknowledge_due_at).strftime("%d.%m kl. %H:%M"),
         "link": settings.PUBLIC_BASE_URL + "/lege/",
     }
-    notice, created = DoctorNotice.objects.get_or_create(
-        idempotency_key=f"escalation-{escalation.pk}-{escalation.level}-{escalation.doctor_id}",
-        defaults={
-            "escalation": escalation,
-            "doctor": escalation.doctor,
-            "body": body,
-            "created_at": now,
-        },
+    key = f"escalation-{escalation.pk}-{escalation.level}-{escalation.doctor_id}"
+    if DoctorNotice.objects.filter(idempotency_key=key).exists():
+        return
+    phone = getattr(getattr(escalation.doctor, "profile", None), "phone", "")
+    message = None
+    if phone:
+        message = queue_message(
+            section=escalation.section_id,
+            kind=Kind.DOCTOR_NOTICE,
+            to_phone=phone,
+            composed=Composed(body, body, False, None, None),
+            language="nb",
+            now=now,
+            idempotency_key=key,
+            recipient_user=escalation.doctor,
+        )
+    DoctorNotice.objects.create(
+        idempotency_key=key,
+        escalation=escalation,
+        doctor=escalation.doctor,
+        body=body,
+        created_at=now,
+        message=message,
     )
-    if created:
-        transaction.on_commit(lambda: send_doctor_notice.delay(notice.pk), robust=True)
 
 
 # --- Use cases -------------------------------------------------------------------------------

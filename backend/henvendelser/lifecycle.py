@@ -25,7 +25,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "release": {IN_PROGRESS: NEW, AWAITING: AWAITING, ANSWERED: ANSWERED},
     "escalate": {NEW: AWAITING, IN_PROGRESS: AWAITING},
     "doctor_answered": {AWAITING: IN_PROGRESS},
-    "reply_sent": {NEW: ANSWERED, IN_PROGRESS: ANSWERED, ANSWERED: ANSWERED},
+    # A reply while a doctor is working on it ("we are asking the doctor") keeps it waiting.
+    "reply_sent": {NEW: ANSWERED, IN_PROGRESS: ANSWERED, ANSWERED: ANSWERED, AWAITING: AWAITING},
     # A new message from the family on an answered inquiry re-opens it: back to whoever had it,
     # or to the queue if nobody does.
     "reopen_claimed": {ANSWERED: IN_PROGRESS},

@@ -192,6 +192,7 @@ class EntryKind(models.TextChoices):
     DOCTOR_ANSWER = "doctor_answer", _("svar fra lege")
     ESCALATION_REASSIGNED = "escalation_moved", _("sendt til annen lege")
     ESCALATION_OVERDUE = "escalation_late", _("frist for lege passert")
+    WEB_IN = "web_in", _("svar fra sikker side")
 
 
 class TimelineEntry(models.Model):

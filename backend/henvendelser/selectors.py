@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from core import roles
 
@@ -24,10 +34,15 @@ GRADE_RANK = Case(
 
 
 def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
-    """Fetch each row's escalations in one query, for the queue's `escalation` field."""
+    """Fetch each row's escalations in one query, for the queue's `escalation` field, and the
+    latest message's status in the same query as the rows, for `last_message_status`."""
     from eskalering.models import Escalation
+    from meldinger.models import Message
 
-    return qs.prefetch_related(
+    latest_message = Message.objects.filter(inquiry=OuterRef("pk")).order_by("-created_at", "-pk")
+    return qs.annotate(
+        last_message_status_value=Subquery(latest_message.values("status")[:1])
+    ).prefetch_related(
         Prefetch(
             "escalations",
             queryset=Escalation.objects.select_related("doctor").order_by("-created_at", "-pk"),

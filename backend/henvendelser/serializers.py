@@ -84,9 +84,13 @@ class InquiryRowSerializer(serializers.ModelSerializer):
             )
         return None if latest is None else dict(EscalationSummarySerializer(latest).data)
 
-    def get_last_message_status(self, inquiry: Inquiry) -> None:
-        # Outbound messages arrive with the messaging issue; until then none are sent.
-        return None
+    def get_last_message_status(self, inquiry: Inquiry) -> str | None:
+        """The delivery status of the latest message sent on the inquiry (annotated in lists)."""
+        if hasattr(inquiry, "last_message_status_value"):
+            return inquiry.last_message_status_value
+        return (
+            inquiry.messages.order_by("-created_at", "-pk").values_list("status", flat=True).first()
+        )
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):

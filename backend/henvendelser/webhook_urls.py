@@ -1,4 +1,5 @@
 from django.urls import path
+from meldinger import webhooks as message_webhooks
 
 from . import webhooks
 
@@ -6,4 +7,5 @@ urlpatterns = [
     path("sms/", webhooks.sms, name="twilio-sms"),
     path("voice/", webhooks.voice, name="twilio-voice"),
     path("voice/status/", webhooks.voice_status, name="twilio-voice-status"),
+    path("status/", message_webhooks.status, name="twilio-message-status"),
 ]

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from meldinger.rules import keyword_action
+from meldinger.services import handle_keyword
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
@@ -86,11 +88,24 @@ def sms(request: HttpRequest) -> HttpResponse:
     if not message_sid:
         return HttpResponse("MessageSid missing", status=400, content_type="text/plain")
     to_phone = try_normalise_phone(request.POST.get("To", ""))
+    from_phone = try_normalise_phone(request.POST.get("From", ""))
+    body = request.POST.get("Body", "")
+    action = keyword_action(body)
+    if action is not None and from_phone:
+        # STOP/START: recorded and confirmed once by SMS from the outbox, not put in the queue.
+        handle_keyword(
+            message_sid=message_sid,
+            from_phone=from_phone,
+            section=section_for_number(to_phone),
+            action=action,
+            now=now,
+        )
+        return twiml(MessagingResponse())
     result = services.receive_sms(
         message_sid=message_sid,
-        from_phone=try_normalise_phone(request.POST.get("From", "")),
+        from_phone=from_phone,
         to_phone=to_phone,
-        body=request.POST.get("Body", ""),
+        body=body,
         num_media=_int_or_none(request.POST.get("NumMedia")) or 0,
         now=now,
     )

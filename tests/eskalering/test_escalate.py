@@ -291,15 +291,16 @@ def test_the_doctor_notice_is_sent_once_however_often_the_task_runs(
     coordinator, red_inquiry, ward_doctor
 ):
     from eskalering.models import DoctorNotice
-    from eskalering.tasks import send_doctor_notice
+    from meldinger.tasks import deliver
 
     make_escalation(red_inquiry, coordinator, timezone.now())
-    notice = DoctorNotice.objects.get()
-    send_doctor_notice.apply(args=[notice.pk])
-    send_doctor_notice.apply(args=[notice.pk])
+    notice = DoctorNotice.objects.select_related("message").get()
+    deliver.apply(args=[notice.message.pk])
+    deliver.apply(args=[notice.message.pk])
     assert len(sms.OUTBOX) == 1
-    notice.refresh_from_db()
-    assert notice.status == "sent"
+    notice.message.refresh_from_db()
+    assert notice.message.status == "sent"
+    assert notice.message.twilio_sid == sms.OUTBOX[0].sid
 
 
 def test_an_untriaged_inquiry_is_escalated_on_amber_deadlines(coordinator, section, ward_doctor):

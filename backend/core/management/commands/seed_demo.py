@@ -108,10 +108,28 @@ class Command(BaseCommand):
             users = self._users(section)
             patients = self._patients(section, users)
             self._roster(section, users)
+            self._messaging()
         self._inquiries(section, users, patients)
         self.stdout.write(self.style.SUCCESS("Demodata klar. Brukere (passord «demo»):"))
         for username, first, last, role, _phone, title in USERS:
             self.stdout.write(f"  {username:<13} {first} {last}, {title} ({role})")
+
+    def _messaging(self) -> None:
+        """The seed message templates and a demo directory of municipal cancer coordinators."""
+        import json
+        from pathlib import Path
+
+        import meldinger
+        from meldinger.models import MunicipalCoordinator
+
+        from maler.services import load_seed_templates
+
+        load_seed_templates()
+        path = Path(meldinger.__file__).parent / "seed" / "municipal_coordinators.json"
+        for row in json.loads(path.read_text(encoding="utf-8"))["coordinators"]:
+            MunicipalCoordinator.objects.get_or_create(
+                municipality_number=row["municipality_number"], defaults=row
+            )
 
     def _section(self) -> Section:
         section, _ = Section.objects.get_or_create(

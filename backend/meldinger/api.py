@@ -1,0 +1,248 @@
+"""Messages API: replies on an inquiry, messages and their status, follow-up plans and the
+municipal coordinator directory (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import audit, roles
+from core.api import StrictInputSerializer, role_permission, validated
+from henvendelser import selectors
+from henvendelser.api import ByMethod, visible_inquiry_id
+from henvendelser.serializers import UserRefSerializer
+from maler.services import LANGUAGE_CODES
+
+from . import plans, services
+from .models import FollowUpPlan, Message, MunicipalCoordinator
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    template = serializers.SerializerMethodField()
+    created_by = UserRefSerializer(allow_null=True)
+    # A sensitive message's content is shown to staff, never put in the SMS.
+    to = serializers.CharField(source="to_phone")
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "inquiry",
+            "patient",
+            "contact",
+            "plan",
+            "kind",
+            "to",
+            "language",
+            "template",
+            "sensitive",
+            "body",
+            "content",
+            "encoding",
+            "segments",
+            "status",
+            "scheduled_for",
+            "twilio_sid",
+            "error_code",
+            "error_reason",
+            "created_at",
+            "created_by",
+            "sent_at",
+            "delivered_at",
+        ]
+
+    def get_template(self, message: Message) -> dict[str, Any] | None:
+        version = message.template_version
+        if version is None:
+            return None
+        return {
+            "key": version.template.key,
+            "language": version.language,
+            "version": version.number,
+        }
+
+
+def _messages() -> Any:
+    return Message.objects.select_related("template_version__template", "created_by")
+
+
+def _audit_messages(request: Request, action: str, messages: list[Message]) -> None:
+    audit.record_reads(
+        user=request.user,
+        action=action,
+        objects=messages,
+        patient_of=lambda m: m.patient_id,
+        section_of=lambda m: m.section_id,
+    )
+
+
+class InquiryRepliesApi(APIView):
+    """`POST /api/inquiries/{id}/replies/`: `template` + `language` + `variables`, or `text`.
+    An `Idempotency-Key` header makes a repeated request return the first message."""
+
+    permission_classes = [role_permission(*roles.MESSAGE_SENDERS)]
+
+    class InputSerializer(StrictInputSerializer):
+        template = serializers.SlugField(max_length=64, required=False, allow_null=True)
+        language = serializers.ChoiceField(choices=LANGUAGE_CODES, required=False)
+        variables = serializers.DictField(
+            child=serializers.CharField(allow_blank=True, max_length=500),
+            required=False,
+            default=dict,
+        )
+        text = serializers.CharField(max_length=services.MAX_FREE_TEXT, required=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if bool(attrs.get("template")) == bool(attrs.get("text")):
+                raise serializers.ValidationError(
+                    {"template": ["template_or_text"], "text": ["template_or_text"]}
+                )
+            return attrs
+
+    def post(self, request: Request, pk: int) -> Response:
+        visible_inquiry_id(request, pk)
+        data = validated(self.InputSerializer, request.data)
+        message, created = services.create_reply(
+            inquiry_id=pk,
+            by=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            **data,
+        )
+        return Response(
+            MessageSerializer(_messages().get(pk=message.pk)).data, status=201 if created else 200
+        )
+
+
+class InquiryMessagesApi(APIView):
+    """`GET /api/inquiries/{id}/messages/`: the messages sent on an inquiry, oldest first."""
+
+    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+
+    def get(self, request: Request, pk: int) -> Response:
+        visible_inquiry_id(request, pk)
+        messages = list(_messages().filter(inquiry_id=pk))
+        _audit_messages(request, "message.list", messages)
+        return Response({"results": MessageSerializer(messages, many=True).data})
+
+
+class MessageDetailApi(APIView):
+    """`GET /api/messages/{id}/`: one outbound message and its delivery status."""
+
+    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+
+    def get(self, request: Request, pk: int) -> Response:
+        message = get_object_or_404(
+            _messages().filter(section_id__in=roles.user_section_ids(request.user)), pk=pk
+        )
+        _audit_messages(request, "message.read", [message])
+        return Response(MessageSerializer(message).data)
+
+
+class MunicipalCoordinatorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MunicipalCoordinator
+        fields = ["id", "municipality_number", "municipality", "name", "phone", "email"]
+
+
+class MunicipalCoordinatorsApi(APIView):
+    permission_classes = [role_permission(*roles.TEMPLATE_READERS)]
+
+    def get(self, request: Request) -> Response:
+        rows = MunicipalCoordinator.objects.all()
+        return Response({"results": MunicipalCoordinatorSerializer(rows, many=True).data})
+
+
+class FollowUpPlanSerializer(serializers.ModelSerializer):
+    municipality = MunicipalCoordinatorSerializer()
+    messages = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FollowUpPlan
+        fields = [
+            "id",
+            "patient",
+            "contact",
+            "kind",
+            "start_date",
+            "municipality",
+            "created_at",
+            "cancelled_at",
+            "messages",
+        ]
+
+    def get_messages(self, plan: FollowUpPlan) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": m.pk,
+                "kind": m.kind,
+                "template": m.template_version.template.key if m.template_version else None,
+                "scheduled_for": m.scheduled_for,
+                "status": m.status,
+                "sent_at": m.sent_at,
+            }
+            for m in plans.plan_messages(plan)
+        ]
+
+
+class PatientFollowUpsApi(APIView):
+    """`GET/POST /api/patients/{id}/followups/`: a patient's follow-up plans; make one with
+    `contact`, `start_date` (the diagnosis date) and `municipality`."""
+
+    permission_classes = [ByMethod]
+    permissions_by_method = {
+        "GET": [role_permission(*roles.QUEUE_READERS)],
+        "POST": [role_permission(*roles.MESSAGE_SENDERS)],
+    }
+
+    class InputSerializer(StrictInputSerializer):
+        contact = serializers.IntegerField()
+        start_date = serializers.DateField()
+        municipality = serializers.PrimaryKeyRelatedField(
+            queryset=MunicipalCoordinator.objects.all()
+        )
+        kind = serializers.ChoiceField(choices=sorted(plans.PLANS), default="pakkeforlop_hjem")
+
+    def get(self, request: Request, pk: int) -> Response:
+        patient = get_object_or_404(selectors.patients_for(request.user), pk=pk)
+        rows = list(FollowUpPlan.objects.filter(patient=patient).select_related("municipality"))
+        audit.record(
+            user=request.user,
+            action="followup.list",
+            obj=patient,
+            patient_id=patient.pk,
+            section_id=patient.section_id,
+        )
+        return Response({"results": FollowUpPlanSerializer(rows, many=True).data})
+
+    def post(self, request: Request, pk: int) -> Response:
+        patient = get_object_or_404(selectors.patients_for(request.user), pk=pk)
+        data = validated(self.InputSerializer, request.data)
+        contact = get_object_or_404(patient.contacts.all(), pk=data["contact"])
+        plan = plans.create_plan(
+            patient=patient,
+            contact=contact,
+            start_date=data["start_date"],
+            municipality=data["municipality"],
+            kind=data["kind"],
+            by=request.user,
+        )
+        return Response(FollowUpPlanSerializer(plan).data, status=201)
+
+
+class FollowUpCancelApi(APIView):
+    permission_classes = [role_permission(*roles.MESSAGE_SENDERS)]
+
+    def post(self, request: Request, pk: int) -> Response:
+        plan = get_object_or_404(
+            FollowUpPlan.objects.filter(
+                patient__section_id__in=roles.user_section_ids(request.user)
+            ),
+            pk=pk,
+        )
+        plan = plans.cancel_plan(plan_id=plan.pk, by=request.user)
+        return Response(FollowUpPlanSerializer(plan).data)

@@ -1,0 +1,152 @@
+"""Follow-up plans: templated messages scheduled relative to a start date (the diagnosis).
+
+The default plan is *Pakkeforløp hjem*: a needs-assessment notice 3 months and 12 months after
+diagnosis (inside the 3-4 and 12-18 month windows), each with a reminder a week before. The
+municipal cancer coordinator's name and phone fill the variables. Messages are rendered when
+the plan is made and wait as `scheduled`; they go at 10:00 on their day (never in quiet hours).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import audit
+from core.exceptions import InvalidInput
+from henvendelser.models import Contact, Patient
+
+from .models import FollowUpPlan, Kind, Message, MunicipalCoordinator
+from .rules import OSLO
+from .services import cancel_waiting, check_may_text, compose, queue_message
+
+SEND_AT = dt.time(10, 0)
+
+
+@dataclass(frozen=True)
+class Step:
+    months: int
+    days_before: int
+    template: str
+    kind: str
+
+
+PLANS: dict[str, list[Step]] = {
+    "pakkeforlop_hjem": [
+        Step(3, 7, "behovskartlegging_paaminnelse", Kind.REMINDER),
+        Step(3, 0, "behovskartlegging_3_mnd", Kind.FOLLOW_UP),
+        Step(12, 7, "behovskartlegging_paaminnelse", Kind.REMINDER),
+        Step(12, 0, "behovskartlegging_12_mnd", Kind.FOLLOW_UP),
+    ]
+}
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def schedule_dates(start: dt.date, kind: str = "pakkeforlop_hjem") -> list[tuple[Step, dt.date]]:
+    return [
+        (step, add_months(start, step.months) - dt.timedelta(days=step.days_before))
+        for step in PLANS[kind]
+    ]
+
+
+def create_plan(
+    *,
+    patient: Patient,
+    contact: Contact,
+    start_date: dt.date,
+    municipality: MunicipalCoordinator,
+    by: Any,
+    kind: str = "pakkeforlop_hjem",
+    now: dt.datetime | None = None,
+) -> FollowUpPlan:
+    now = now or timezone.now()
+    if contact.patient_id != patient.pk:
+        raise InvalidInput(
+            _("Kontakten hører ikke til pasienten."), fields={"contact": ["not_this_patient"]}
+        )
+    if kind not in PLANS:
+        raise InvalidInput(_("Ukjent oppfølgingsplan."), fields={"kind": [kind]})
+    check_may_text(kind=Kind.FOLLOW_UP, to_phone=contact.phone, contact=contact)
+    variables = {
+        "kommune": municipality.municipality,
+        "koordinator_navn": municipality.name,
+        "koordinator_telefon": municipality.phone,
+    }
+    today = now.astimezone(OSLO).date()
+    with transaction.atomic():
+        plan = FollowUpPlan.objects.create(
+            patient=patient,
+            contact=contact,
+            kind=kind,
+            start_date=start_date,
+            municipality=municipality,
+            created_at=now,
+            created_by=by,
+        )
+        for index, (step, day) in enumerate(schedule_dates(start_date, kind)):
+            if day < today:
+                continue  # a plan made late skips what is already past
+            queue_message(
+                section=patient.section_id,
+                kind=step.kind,
+                to_phone=contact.phone,
+                composed=compose(
+                    template_key=step.template,
+                    language=contact.language,
+                    variables=variables,
+                    text=None,
+                ),
+                language=contact.language,
+                now=now,
+                idempotency_key=f"plan:{plan.pk}:{index}",
+                patient_id=patient.pk,
+                contact=contact,
+                plan=plan,
+                created_by=by,
+                scheduled_for=dt.datetime.combine(day, SEND_AT, tzinfo=OSLO),
+            )
+        audit.record(
+            user=by,
+            action="followup.created",
+            obj=plan,
+            patient_id=patient.pk,
+            section_id=patient.section_id,
+        )
+    return plan
+
+
+def cancel_plan(*, plan_id: int, by: Any, now: dt.datetime | None = None) -> FollowUpPlan:
+    now = now or timezone.now()
+    with transaction.atomic():
+        plan = FollowUpPlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
+        if plan.cancelled_at is None:
+            plan.cancelled_at, plan.cancelled_by = now, by
+            plan.save(update_fields=["cancelled_at", "cancelled_by"])
+            cancelled = cancel_waiting(Message.objects.filter(plan=plan), now)
+            audit.record(
+                user=by,
+                action="followup.cancelled",
+                obj=plan,
+                patient_id=plan.patient_id,
+                section_id=plan.patient.section_id,
+                detail={"messages": cancelled},
+            )
+    return plan
+
+
+def plan_messages(plan: FollowUpPlan) -> list[Message]:
+    return list(plan.messages.order_by("scheduled_for", "created_at", "pk"))
