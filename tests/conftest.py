@@ -127,3 +127,30 @@ def twilio_post(client: Any) -> Callable[..., Any]:
 
 def error_code(response: Any) -> str:
     return str(json.loads(response.content)["error"]["code"])
+
+
+TWILIO_TEST_ACCOUNT = "AC" + "1" * 32
+TWILIO_TEST_FROM = "+4759440000"
+
+
+@pytest.fixture
+def fake_twilio(settings: Any) -> Any:
+    """The Twilio backend, pointed at a local fake Twilio server through the real client."""
+    from tests.fakes.twilio_server import FakeTwilio
+
+    fake = FakeTwilio(TWILIO_TEST_ACCOUNT, TWILIO_TEST_TOKEN).start()
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = TWILIO_TEST_ACCOUNT
+    settings.TWILIO_FROM_NUMBER = TWILIO_TEST_FROM
+    settings.TWILIO_API_BASE_URL = fake.url
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _empty_console_outbox() -> Any:
+    from core import sms
+
+    sms.OUTBOX.clear()
+    yield
+    sms.OUTBOX.clear()

@@ -289,5 +289,9 @@ LOGGING = {
         # (status codes) only.
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
+        # The twilio client logs each request's URL and query at INFO, and a message list is
+        # queried by phone number: warnings only.
+        "twilio.http_client": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }

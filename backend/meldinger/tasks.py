@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from celery import shared_task
 
 logger = logging.getLogger(__name__)
 
+# Retries by the task itself; after these the outbox sweep keeps trying every minute.
 MAX_RETRIES = 6
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
-def deliver(self: Any, message_id: int) -> str:
+def backoff_seconds(retry: int) -> int:
+    """5 s, 10 s, 20 s ... at most 5 minutes."""
+    return int(min(5 * 2**retry, 300))
+
+
+@shared_task(acks_late=True)
+def deliver(message_id: int, retry: int = 0) -> str:
+    """Send one message. When Twilio cannot be reached or answers 5xx, a later run is queued
+    with backoff (a new task, so it also works where tasks run eagerly); the message stays
+    `sending` meanwhile, so that run reconciles with Twilio before it sends."""
     from .sending import RetryLater, send_message
 
     try:
         return send_message(message_id)
     except RetryLater:
-        if self.request.retries < self.max_retries:
-            # 5 s, 10 s, 20 s ... up to 5 min; after that the outbox sweep keeps trying.
-            raise self.retry(countdown=min(5 * 2**self.request.retries, 300)) from None
-        logger.warning("message %s still not sent; left for the outbox sweep", message_id)
-        return "sending"
+        if retry >= MAX_RETRIES:
+            logger.warning("message %s still not sent; left for the outbox sweep", message_id)
+            return "sending"
+        try:
+            deliver.apply_async(args=[message_id, retry + 1], countdown=backoff_seconds(retry))
+        except Exception:  # noqa: BLE001 - broker down: the outbox sweep picks it up
+            logger.warning("message %s: retry not queued; left for the outbox sweep", message_id)
+        return "retrying"
 
 
 @shared_task
