@@ -31,8 +31,8 @@ def deliver(message_id: int, retry: int = 0) -> str:
             logger.warning("message %s still not sent; left for the outbox sweep", message_id)
             return "sending"
         try:
-            deliver.apply_async(args=[message_id, retry + 1], countdown=backoff_seconds(retry))
-        except Exception:  # noqa: BLE001 - broker down: the outbox sweep picks it up
+            deliver.apply_async(args=(message_id, retry + 1), countdown=backoff_seconds(retry))
+        except Exception:
             logger.warning("message %s: retry not queued; left for the outbox sweep", message_id)
         return "retrying"
 

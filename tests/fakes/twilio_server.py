@@ -120,7 +120,7 @@ class FakeTwilio:
             },
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
 
     # --- Twilio's side --------------------------------------------------------------------
@@ -274,10 +274,10 @@ class FakeTwilio:
                 else:
                     self._answer(405, fake._error(405, 20004, "Method not allowed"))
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self._route("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._route("POST")
 
         return Handler

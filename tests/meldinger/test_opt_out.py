@@ -1,9 +1,9 @@
 """STOP and START from families."""
 
 import pytest
+from meldinger.models import Message, OptOut
 
 from henvendelser.models import Inquiry
-from meldinger.models import Message, OptOut
 from tests.conftest import error_code
 
 SMS_PATH = "/webhooks/twilio/sms/"

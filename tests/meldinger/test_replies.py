@@ -1,9 +1,9 @@
 """Replying to a family: the API, the outbox and the fake Twilio server, end to end."""
 
 import pytest
+from meldinger.models import Message, OptOut
 
 from henvendelser.models import Contact
-from meldinger.models import Message, OptOut
 from tests.conftest import TWILIO_TEST_FROM, error_code
 from tests.factories import InquiryFactory
 

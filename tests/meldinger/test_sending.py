@@ -4,12 +4,12 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-
-from core import sms
 from meldinger import sending
 from meldinger.models import Message
 from meldinger.services import Composed, queue_message
 from meldinger.tasks import deliver
+
+from core import sms
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """`POST /webhooks/twilio/status/`: signed, forward-only, pushed to the queue."""
 
 import pytest
+from meldinger.models import Message
 
 from core.models import Event
-from meldinger.models import Message
 
 STATUS_PATH = "/webhooks/twilio/status/"
 
