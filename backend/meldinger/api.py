@@ -176,14 +176,17 @@ class FollowUpPlanSerializer(serializers.ModelSerializer):
         ]
 
     def get_messages(self, plan: FollowUpPlan) -> list[dict[str, Any]]:
+        when = serializers.DateTimeField()  # local time with offset, like every other field
         return [
             {
                 "id": m.pk,
                 "kind": m.kind,
                 "template": m.template_version.template.key if m.template_version else None,
-                "scheduled_for": m.scheduled_for,
+                "scheduled_for": when.to_representation(m.scheduled_for)
+                if m.scheduled_for
+                else None,
                 "status": m.status,
-                "sent_at": m.sent_at,
+                "sent_at": when.to_representation(m.sent_at) if m.sent_at else None,
             }
             for m in plans.plan_messages(plan)
         ]

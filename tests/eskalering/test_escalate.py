@@ -360,3 +360,20 @@ def test_sweeps_running_at_once_re_escalate_once(section, coordinator):
     assert sum(r["re_escalated"] for r in results) == 3
     assert Breach.objects.count() == 3
     assert set(Escalation.objects.values_list("doctor_id", flat=True)) == {duty.pk}
+
+
+def test_the_doctor_notice_goes_through_twilio_once(
+    coordinator, red_inquiry, ward_doctor, fake_twilio, django_capture_on_commit_callbacks
+):
+    from eskalering.models import DoctorNotice
+    from meldinger.tasks import deliver
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_escalation(red_inquiry, coordinator, timezone.now())
+    [sent] = fake_twilio.sent_to("+4790000101")
+    assert sent["body"].startswith("Ny eskalering (rød) i Kontaktpunkt, svar innen 15 min: ")
+    notice = DoctorNotice.objects.select_related("message").get()
+    deliver.apply(args=[notice.message.pk])  # a re-run task
+    assert len(fake_twilio.sent_to("+4790000101")) == 1
+    notice.message.refresh_from_db()
+    assert notice.message.twilio_sid == sent["sid"]

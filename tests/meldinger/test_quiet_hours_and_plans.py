@@ -1,0 +1,166 @@
+"""Quiet hours (21:00-08:00 Oslo) for what the family did not ask for, and follow-up plans."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from meldinger import plans
+from meldinger.models import Message, MunicipalCoordinator
+from meldinger.rules import quiet_until
+from meldinger.services import Composed, queue_message, sweep_outbox
+
+from tests.conftest import error_code
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def oslo(*args):
+    return dt.datetime(*args, tzinfo=OSLO)
+
+
+@pytest.mark.parametrize(
+    ("now", "until"),
+    [
+        (oslo(2026, 11, 23, 20, 59), None),
+        (oslo(2026, 11, 23, 21, 0), oslo(2026, 11, 24, 8, 0)),
+        (oslo(2026, 11, 23, 23, 30), oslo(2026, 11, 24, 8, 0)),
+        (oslo(2026, 11, 24, 0, 10), oslo(2026, 11, 24, 8, 0)),
+        (oslo(2026, 11, 24, 7, 59), oslo(2026, 11, 24, 8, 0)),
+        (oslo(2026, 11, 24, 8, 0), None),
+        (oslo(2026, 3, 28, 23, 0), oslo(2026, 3, 29, 8, 0)),  # the night clocks go forward
+    ],
+)
+def test_quiet_hours(now, until):
+    assert quiet_until(now) == until
+
+
+def notice(section, mother, now, key="n1"):
+    return queue_message(
+        section=section,
+        kind="notice",
+        to_phone=mother.phone,
+        composed=Composed("Husk timen i morgen.", "Husk timen i morgen.", False, None, None),
+        language="nb",
+        now=now,
+        idempotency_key=key,
+        contact=mother,
+    )
+
+
+def test_a_notice_in_the_evening_waits_visibly_for_the_morning(
+    section, mother, fake_twilio, django_capture_on_commit_callbacks
+):
+    evening = oslo(2026, 11, 23, 22, 30)
+    with time_machine.travel(evening, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            message = notice(section, mother, evening)
+    assert message.status == "scheduled"
+    assert message.scheduled_for == oslo(2026, 11, 24, 8, 0)
+    assert fake_twilio.messages == []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_outbox(now=oslo(2026, 11, 24, 7, 59))["released"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_outbox(now=oslo(2026, 11, 24, 8, 0))["released"] == 1
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert len(fake_twilio.sent_to(mother.phone)) == 1
+
+
+def test_a_reply_to_the_family_goes_at_once_at_night(
+    reply, mother, fake_twilio, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(oslo(2026, 11, 23, 23, 15), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = reply({"text": "Ring avdelingen nå hvis feberen er over 38."})
+    assert response.json()["status"] in ("queued", "sent")
+    assert len(fake_twilio.sent_to(mother.phone)) == 1
+
+
+@pytest.fixture
+def oslo_coordinator(db):
+    return MunicipalCoordinator.objects.create(
+        municipality_number="0301",
+        municipality="Oslo",
+        name="Hanne Koordinator",
+        phone="+4721000301",
+    )
+
+
+def test_pakkeforlop_hjem_schedules_notices_and_reminders(
+    api_as, coordinator, patient, mother, oslo_coordinator
+):
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        response = api_as(coordinator).post(
+            f"/api/patients/{patient.pk}/followups/",
+            {"contact": mother.pk, "start_date": "2026-11-20", "municipality": oslo_coordinator.pk},
+            format="json",
+        )
+    assert response.status_code == 201
+    plan = response.json()
+    when = [(m["template"], m["scheduled_for"][:16]) for m in plan["messages"]]
+    assert when == [
+        ("behovskartlegging_paaminnelse", "2027-02-13T10:00"),
+        ("behovskartlegging_3_mnd", "2027-02-20T10:00"),
+        ("behovskartlegging_paaminnelse", "2027-11-13T10:00"),
+        ("behovskartlegging_12_mnd", "2027-11-20T10:00"),
+    ]
+    three = Message.objects.get(template_version__template__key="behovskartlegging_3_mnd")
+    assert "Hanne Koordinator, tlf. +4721000301" in three.body
+    assert "Oslo kommune" in three.body
+    assert three.status == "scheduled"
+    # Shown on the patient, and cancellable.
+    listed = api_as(coordinator).get(f"/api/patients/{patient.pk}/followups/").json()
+    assert [p["id"] for p in listed["results"]] == [plan["id"]]
+    cancelled = api_as(coordinator).post(f"/api/followups/{plan['id']}/cancel/")
+    assert cancelled.status_code == 200
+    assert {m["status"] for m in cancelled.json()["messages"]} == {"cancelled"}
+
+
+def test_a_plan_made_late_skips_what_is_past(patient, mother, oslo_coordinator, coordinator):
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        plan = plans.create_plan(
+            patient=patient,
+            contact=mother,
+            start_date=dt.date(2026, 8, 1),
+            municipality=oslo_coordinator,
+            by=coordinator,
+        )
+    assert [m.template_version.template.key for m in plans.plan_messages(plan)] == [
+        "behovskartlegging_paaminnelse",
+        "behovskartlegging_12_mnd",
+    ]
+
+
+def test_a_plan_needs_consent(api_as, coordinator, patient, mother, oslo_coordinator):
+    mother.sms_consent = False
+    mother.save()
+    response = api_as(coordinator).post(
+        f"/api/patients/{patient.pk}/followups/",
+        {"contact": mother.pk, "start_date": "2026-11-20", "municipality": oslo_coordinator.pk},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert error_code(response) == "consent_missing"
+
+
+def test_a_plan_message_in_nynorsk_for_a_nynorsk_family(
+    patient, mother, oslo_coordinator, coordinator
+):
+    mother.language = "nn"
+    mother.save()
+    plan = plans.create_plan(
+        patient=patient,
+        contact=mother,
+        start_date=dt.date.today(),
+        municipality=oslo_coordinator,
+        by=coordinator,
+    )
+    assert all("kommune er Hanne Koordinator" in m.body for m in plans.plan_messages(plan))
+    assert all(m.language == "nn" for m in plans.plan_messages(plan))
+    assert "Det har gått nokre månader" in plans.plan_messages(plan)[1].body
+
+
+def test_add_months_keeps_to_the_end_of_short_months():
+    assert plans.add_months(dt.date(2026, 11, 30), 3) == dt.date(2027, 2, 28)
+    assert plans.add_months(dt.date(2026, 1, 31), 12) == dt.date(2027, 1, 31)

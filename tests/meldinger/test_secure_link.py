@@ -1,0 +1,117 @@
+"""The family's secure page, `/m/<token>`: date of birth first, expiry, lockout, audit."""
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.utils import timezone
+from meldinger.models import Message, SecureLink
+
+from core.models import AuditEvent
+
+RESULTS = {
+    "template": "provesvar_klare",
+    "language": "nb",
+    "variables": {
+        "dato": "1. desember",
+        "svar": "Alle verdiene er normale.",
+        "telefon": "22 00 00 00",
+    },
+}
+
+
+@pytest.fixture
+def link(reply, django_capture_on_commit_callbacks):
+    """The path of the secure link in the SMS that was sent."""
+    with django_capture_on_commit_callbacks(execute=True):
+        message = Message.objects.get(pk=reply(RESULTS).json()["id"])
+    return re.search(r"https://kontaktpunkt\.example\.test(/m/[A-Za-z0-9_-]+)", message.body)[1]
+
+
+def dob(day=14, month=3, year=2017):
+    return {"day": str(day), "month": str(month), "year": str(year)}
+
+
+def test_the_token_is_long_and_random(link):
+    token = link.rsplit("/", 1)[1]
+    assert len(token) >= 32  # 24 random bytes, base64url: 192 bits
+    assert SecureLink.objects.get().token_hash != token
+
+
+def test_the_page_asks_for_the_date_of_birth_without_showing_anything(client, link):
+    response = client.get(link)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Alle verdiene" not in html
+    assert '<form method="post"' in html and 'name="year"' in html
+    assert "<script" not in html  # readable without JavaScript
+
+
+def test_the_right_date_of_birth_shows_the_message_and_is_audited(client, link):
+    response = client.post(link, dob())
+    assert response.status_code == 303
+    page = client.get(link)
+    assert "Alle verdiene er normale." in page.content.decode()
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"securelink.opened", "securelink.viewed"} <= actions
+    assert SecureLink.objects.get().open_count == 1
+
+
+def test_five_wrong_answers_lock_the_link(client, link):
+    for left in (4, 3, 2, 1):
+        response = client.post(link, dob(day=15))
+        assert response.status_code == 400
+        assert f"{left} forsøk igjen" in response.content.decode()
+    response = client.post(link, dob(day=15))
+    assert response.status_code == 410
+    assert "sperret" in response.content.decode()
+    # Even the right answer is refused now.
+    assert client.post(link, dob()).status_code == 410
+    assert AuditEvent.objects.filter(action="securelink.failed").count() == 5
+    assert AuditEvent.objects.filter(action="securelink.locked").count() == 1
+    assert AuditEvent.objects.filter(action="securelink.refused").count() >= 1
+
+
+def test_the_link_expires_after_seven_days(client, link):
+    with time_machine.travel(timezone.now() + dt.timedelta(days=7, minutes=1)):
+        response = client.post(link, dob())
+    assert response.status_code == 410
+    assert "utløpt" in response.content.decode()
+
+
+def test_an_unknown_token_is_404_and_says_so_plainly(client):
+    response = client.get("/m/" + "A" * 32)
+    assert response.status_code == 404
+    assert "Ring kontaktpunktet" in response.content.decode()
+
+
+def test_the_page_is_in_the_contacts_language(
+    client, reply, mother, inquiry, django_capture_on_commit_callbacks
+):
+    mother.language = "en"
+    mother.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        message = Message.objects.get(pk=reply({**RESULTS, "language": "en"}).json()["id"])
+    path = re.search(r"(/m/[A-Za-z0-9_-]+)", message.body)[1]
+    assert "Read it securely here" in message.body
+    html = client.get(path).content.decode()
+    assert "date of birth" in html and 'lang="en"' in html
+
+
+def test_the_family_answers_on_the_page_and_the_answer_joins_the_inquiry(client, link, inquiry):
+    client.post(link, dob())
+    response = client.post(link, {"reply": "Takk! Hun har hatt litt feber i kveld, 38,6."})
+    assert response.status_code == 200
+    assert "svaret ditt er sendt" in response.content.decode()
+    inquiry.refresh_from_db()
+    entry = inquiry.entries.get(kind="web_in")
+    assert entry.text.startswith("Takk! Hun har hatt litt feber")
+    assert inquiry.status == "in_progress"  # re-opened for the coordinator who answered
+    assert inquiry.alarm  # the alarm screen reads page answers too
+
+
+def test_no_answer_without_the_date_of_birth(client, link, inquiry):
+    response = client.post(link, {"reply": "Hei"})
+    assert response.status_code == 302
+    assert not inquiry.entries.filter(kind="web_in").exists()
