@@ -43,7 +43,9 @@ def _page(
         {"t": strings, "language": language, **context},
         status=status,
     )
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the URL: never send it to another site. (Same-origin keeps the
+    # Origin header on our own form posts, which CSRF checking needs.)
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -53,6 +53,7 @@ def inquiry_page(request: HttpRequest, pk: int) -> HttpResponse:
             "can_note": roles.has_role(request.user, roles.NOTE_WRITERS),
             "can_assess": roles.has_role(request.user, roles.ASSESSORS),
             "can_escalate": roles.has_role(request.user, (roles.COORDINATOR, roles.LEAD)),
+            "can_reply": roles.has_role(request.user, roles.MESSAGE_SENDERS),
         },
     )
 

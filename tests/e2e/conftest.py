@@ -46,8 +46,9 @@ def test_database_url() -> str:
 class DaphneServer:
     """`daphne config.asgi:application` in its own process, on the tests' database."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, extra_env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
+        self.extra_env = extra_env or {}
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(settings.VAR_DIR) / f"daphne-{self.port}.log"
@@ -61,7 +62,11 @@ class DaphneServer:
             COORDINATOR_PHONE=COORDINATOR_PHONE,
             PORT=str(self.port),
             DEBUG="false",
+            # Tasks run inside the server: these tests are about pages, not the broker (the
+            # worker tests run real workers).
+            CELERY_TASK_ALWAYS_EAGER="true",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self) -> DaphneServer:

@@ -46,6 +46,7 @@ def test_the_page_asks_for_the_date_of_birth_without_showing_anything(client, li
     assert "Alle verdiene" not in html
     assert '<form method="post"' in html and 'name="year"' in html
     assert "<script" not in html  # readable without JavaScript
+    assert response["Referrer-Policy"] == "same-origin"  # the token never leaves the site
 
 
 def test_the_right_date_of_birth_shows_the_message_and_is_audited(client, link):

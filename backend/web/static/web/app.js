@@ -27,8 +27,9 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
-  function api(method, path, body) {
+  function api(method, path, body, headers) {
     var opts = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    Object.keys(headers || {}).forEach(function (k) { opts.headers[k] = headers[k]; });
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.headers["X-CSRFToken"] = cookie("csrftoken");
@@ -348,9 +349,14 @@
       presenceBox.textContent = parts.join(" · ");
     }
 
+    var messages = startReplyBox(id, showError, function () { load(); });
     var live = connect({
-      onSnapshot: function () { load(); },
-      onEvent: function (event) { if (event.inquiry && event.inquiry.id === id) load(); },
+      onSnapshot: function () { load(); messages.load(); },
+      onEvent: function (event) {
+        if (!event.inquiry || event.inquiry.id !== id) return;
+        load();
+        if (event.message) messages.load();
+      },
       onConnected: function () { live.send({ type: "presence", inquiry: id, state: "viewing" }); },
       onPresence: function (p) {
         if (p.user.id === myId) return;
@@ -429,6 +435,147 @@
       });
     }
     return live;
+  }
+
+  /* --- Messages to the family: the list with live delivery status, and the reply box with
+   * template picker, variables, preview and segment counter. --- */
+
+  var MESSAGE_STATUS = {
+    scheduled: "planlagt", queued: "i kø", sending: "sendes", sent: "sendt", delivered: "levert",
+    undelivered: "ikke levert", failed: "feilet", cancelled: "avbrutt"
+  };
+
+  function startReplyBox(id, showError, reload) {
+    var list = document.getElementById("messages");
+    var form = document.getElementById("reply-form");
+    var templates = {};
+
+    function renderMessages(data) {
+      list.textContent = "";
+      if (!data.results.length) list.appendChild(el("li", "meta", "Ingen meldinger sendt."));
+      data.results.forEach(function (m) {
+        var li = el("li", "message status-" + m.status);
+        li.dataset.messageId = m.id;
+        var head = el("div", "meta", when(m.created_at) + " · " +
+          (m.template ? m.template.key : "fritekst") + (m.sensitive ? " · sikker lenke" : "") +
+          " · " + m.segments + " SMS");
+        var status = el("span", "message-status", MESSAGE_STATUS[m.status] || m.status);
+        if (m.error_code) status.textContent += " (feilkode " + m.error_code + ")";
+        if (m.scheduled_for && m.status === "scheduled") status.textContent += ", sendes " + when(m.scheduled_for);
+        head.appendChild(document.createTextNode(" · "));
+        head.appendChild(status);
+        li.appendChild(head);
+        li.appendChild(el("p", "message-body", m.content));
+        list.appendChild(li);
+      });
+    }
+
+    function load() {
+      return api("GET", "/api/inquiries/" + id + "/messages/").then(renderMessages).catch(showError);
+    }
+    load();
+    if (!form) return { load: load };
+
+    var picker = document.getElementById("reply-template");
+    var language = document.getElementById("reply-language");
+    var vars = document.getElementById("reply-variables");
+    var text = document.getElementById("reply-text");
+    var textLabel = document.getElementById("reply-text-label");
+    var preview = document.getElementById("reply-preview");
+    var counter = document.getElementById("reply-counter");
+    var timer = null;
+
+    function values() {
+      var out = {};
+      vars.querySelectorAll("input").forEach(function (input) { out[input.name] = input.value; });
+      return out;
+    }
+
+    function count(result) {
+      counter.textContent = result.encoding + " · " + result.characters + " tegn · " +
+        result.segments + " SMS" + (result.sensitive ? " · sendes som sikker lenke" : "") +
+        (result.missing && result.missing.length ? " · mangler: " + result.missing.join(", ") : "");
+      counter.dataset.segments = result.segments;
+    }
+
+    function refresh() {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var key = picker.value;
+        if (!key) {
+          preview.textContent = text.value;
+          count(measure(text.value));
+          return;
+        }
+        api("POST", "/api/templates/" + key + "/preview/", { language: language.value, variables: values() })
+          .then(function (result) { preview.textContent = result.text; count(result); })
+          .catch(showError);
+      }, 150);
+    }
+
+    function pick() {
+      vars.textContent = "";
+      var t = templates[picker.value];
+      textLabel.hidden = !!t;
+      if (t) {
+        var version = t.languages[language.value] || t.languages.nb;
+        (version ? version.variables : []).forEach(function (name) {
+          var label = el("label", null, name.replace(/_/g, " ") + " ");
+          var input = el("input");
+          input.name = name;
+          input.addEventListener("input", refresh);
+          label.appendChild(input);
+          vars.appendChild(label);
+        });
+      }
+      refresh();
+    }
+
+    api("GET", "/api/templates/").then(function (data) {
+      data.results.forEach(function (t) {
+        templates[t.key] = t;
+        picker.appendChild(new Option(t.name + (t.sensitive ? " (sensitiv)" : ""), t.key));
+      });
+    }).catch(showError);
+    picker.addEventListener("change", pick);
+    language.addEventListener("change", pick);
+    text.addEventListener("input", refresh);
+
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = picker.value
+        ? { template: picker.value, language: language.value, variables: values() }
+        : { text: text.value };
+      var key = "web-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+      api("POST", "/api/inquiries/" + id + "/replies/", body, { "Idempotency-Key": key })
+        .then(function () {
+          form.reset(); pick(); preview.textContent = ""; counter.textContent = "";
+          load(); reload();
+        }).catch(showError);
+    });
+    return { load: load };
+  }
+
+  /* Free text is counted here as the server counts templates (GSM 03.38). */
+  var GSM_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡" +
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  var GSM_EXT = "\f^{}\\[~]|€";
+
+  function measure(value) {
+    var chars = Array.from(value);
+    var gsm = chars.every(function (c) { return GSM_BASIC.indexOf(c) >= 0 || GSM_EXT.indexOf(c) >= 0; });
+    var widths = chars.map(function (c) {
+      if (gsm) return GSM_EXT.indexOf(c) >= 0 ? 2 : 1;
+      return c.codePointAt(0) > 0xffff ? 2 : 1;
+    });
+    var units = widths.reduce(function (a, b) { return a + b; }, 0);
+    var single = gsm ? 160 : 70, part = gsm ? 153 : 67, segments = 0, used = 0;
+    if (units > 0 && units <= single) segments = 1;
+    else if (units > single) {
+      segments = 1;
+      widths.forEach(function (w) { if (used + w > part) { segments += 1; used = 0; } used += w; });
+    }
+    return { encoding: gsm ? "GSM-7" : "UCS-2", characters: chars.length, segments: segments };
   }
 
   /* --- The triage form: built from the rules in force, in the order a nurse asks on the
