@@ -52,9 +52,11 @@ def test_a_notice_in_the_evening_waits_visibly_for_the_morning(
     section, mother, fake_twilio, django_capture_on_commit_callbacks
 ):
     evening = oslo(2026, 11, 23, 22, 30)
-    with time_machine.travel(evening, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = notice(section, mother, evening)
+    with (
+        time_machine.travel(evening, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        message = notice(section, mother, evening)
     assert message.status == "scheduled"
     assert message.scheduled_for == oslo(2026, 11, 24, 8, 0)
     assert fake_twilio.messages == []
@@ -70,9 +72,11 @@ def test_a_notice_in_the_evening_waits_visibly_for_the_morning(
 def test_a_reply_to_the_family_goes_at_once_at_night(
     reply, mother, fake_twilio, django_capture_on_commit_callbacks
 ):
-    with time_machine.travel(oslo(2026, 11, 23, 23, 15), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = reply({"text": "Ring avdelingen nå hvis feberen er over 38."})
+    with (
+        time_machine.travel(oslo(2026, 11, 23, 23, 15), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = reply({"text": "Ring avdelingen nå hvis feberen er over 38."})
     assert response.json()["status"] in ("queued", "sent")
     assert len(fake_twilio.sent_to(mother.phone)) == 1
 
