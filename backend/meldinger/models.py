@@ -37,7 +37,7 @@ class MessageStatus(models.TextChoices):
     CANCELLED = "cancelled", _("avbrutt")
 
 
-# A status only ever moves up this ladder; the last three are final.
+# A status only ever moves up this ladder; delivered, undelivered and failed are final.
 RANK = {
     MessageStatus.CANCELLED: 0,
     MessageStatus.SCHEDULED: 0,
@@ -48,14 +48,6 @@ RANK = {
     MessageStatus.UNDELIVERED: 4,
     MessageStatus.FAILED: 4,
 }
-FINAL = frozenset(
-    {
-        MessageStatus.DELIVERED,
-        MessageStatus.UNDELIVERED,
-        MessageStatus.FAILED,
-        MessageStatus.CANCELLED,
-    }
-)
 
 
 class MunicipalCoordinator(models.Model):

@@ -32,7 +32,6 @@ from maler.rendering import render_or_raise
 
 from . import securelinks, texts
 from .models import (
-    FINAL,
     RANK,
     TO_FAMILY,
     UNSOLICITED,
@@ -457,10 +456,6 @@ def sweep_outbox(now: dt.datetime | None = None) -> dict[str, int]:
             enqueue(pk)
         counts["reconcile"] += 1
     return counts
-
-
-def is_final(status: str) -> bool:
-    return status in FINAL
 
 
 def cancel_waiting(messages: Any, now: dt.datetime) -> int:
