@@ -132,7 +132,11 @@ def create_plan(
 def cancel_plan(*, plan_id: int, by: Any, now: dt.datetime | None = None) -> FollowUpPlan:
     now = now or timezone.now()
     with transaction.atomic():
-        plan = FollowUpPlan.objects.select_for_update().select_related("patient").get(pk=plan_id)
+        plan = (
+            FollowUpPlan.objects.select_for_update(of=("self",))
+            .select_related("patient")
+            .get(pk=plan_id)
+        )
         if plan.cancelled_at is None:
             plan.cancelled_at, plan.cancelled_by = now, by
             plan.save(update_fields=["cancelled_at", "cancelled_by"])

@@ -80,7 +80,7 @@ def try_open(*, token: str, birth_date: dt.date | None, now: dt.datetime | None 
         if found is None:
             return Attempt(opened=False, locked=False, attempts_left=0)
         link = (
-            SecureLink.objects.select_for_update()
+            SecureLink.objects.select_for_update(of=("self",))
             .select_related("message__patient")
             .get(pk=found.pk)
         )
