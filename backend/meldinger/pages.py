@@ -13,8 +13,6 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from core import audit
-
 from . import securelinks, services, texts
 from .models import SecureLink
 
@@ -116,14 +114,7 @@ def _show(
     error: bool = False,
 ) -> HttpResponse:
     message = link.message
-    audit.record(
-        user=None,
-        action="securelink.viewed",
-        obj=message,
-        patient_id=message.patient_id,
-        section_id=message.section_id,
-        detail={"link": link.pk},
-    )
+    securelinks.audit_link(link, "securelink.viewed")
     return _page(
         request,
         "message.html",

@@ -58,7 +58,7 @@ class Attempt:
     attempts_left: int
 
 
-def _audit(link: SecureLink, action: str, **detail: Any) -> None:
+def audit_link(link: SecureLink, action: str, **detail: Any) -> None:
     message = link.message
     audit.record(
         user=None,
@@ -85,22 +85,22 @@ def try_open(*, token: str, birth_date: dt.date | None, now: dt.datetime | None 
             .get(pk=found.pk)
         )
         if link.locked_at is not None or link.expires_at <= now:
-            _audit(link, "securelink.refused", locked=link.locked_at is not None)
+            audit_link(link, "securelink.refused", locked=link.locked_at is not None)
             return Attempt(opened=False, locked=link.locked_at is not None, attempts_left=0)
         patient = link.message.patient
         if birth_date is not None and patient is not None and patient.birth_date == birth_date:
             link.first_opened_at = link.first_opened_at or now
             link.open_count += 1
             link.save(update_fields=["first_opened_at", "open_count"])
-            _audit(link, "securelink.opened", count=link.open_count)
+            audit_link(link, "securelink.opened", count=link.open_count)
             return Attempt(opened=True, locked=False, attempts_left=limit - link.failed_attempts)
         link.failed_attempts += 1
         if link.failed_attempts >= limit:
             link.locked_at = now
         link.save(update_fields=["failed_attempts", "locked_at"])
-        _audit(link, "securelink.failed", attempts=link.failed_attempts)
+        audit_link(link, "securelink.failed", attempts=link.failed_attempts)
         if link.locked_at is not None:
-            _audit(link, "securelink.locked")
+            audit_link(link, "securelink.locked")
         return Attempt(
             opened=False,
             locked=link.locked_at is not None,

@@ -474,8 +474,11 @@ def family_reply(*, message: Message, text: str, now: dt.datetime | None = None)
     """The family answered on the secure page: the answer joins their open inquiry (the one
     the message answered, re-opened if it was answered) or starts one, as a text would."""
     from henvendelser.models import Channel as InquiryChannel
-    from henvendelser.services.intake import SUMMARY_FROM_SMS_CHARS, join_or_start_inquiry
-    from triage.alarm import screen
+    from henvendelser.services.intake import (
+        SUMMARY_FROM_SMS_CHARS,
+        flag_alarm,
+        join_or_start_inquiry,
+    )
 
     now = now or timezone.now()
     text = text.strip()[:MAX_FREE_TEXT]
@@ -489,10 +492,7 @@ def family_reply(*, message: Message, text: str, now: dt.datetime | None = None)
             summary=text[:SUMMARY_FROM_SMS_CHARS],
             now=now,
         )
-        alarm_terms = screen(text)
-        if alarm_terms:
-            inquiry.alarm = True
-            inquiry.alarm_terms = sorted(set(inquiry.alarm_terms or []) | set(alarm_terms))
+        alarm_terms = flag_alarm(inquiry, text)
         add_entry(
             inquiry=inquiry,
             kind=EntryKind.WEB_IN,

@@ -113,6 +113,16 @@ def join_or_start_inquiry(
     return inquiry, True
 
 
+def flag_alarm(inquiry: Inquiry, text: str) -> list[str]:
+    """Screen a family's words; a possible emergency goes to the top of the queue until someone
+    assesses it. Returns the alarm terms found."""
+    alarm_terms = screen(text)
+    if alarm_terms:
+        inquiry.alarm = True
+        inquiry.alarm_terms = sorted(set(inquiry.alarm_terms or []) | set(alarm_terms))
+    return alarm_terms
+
+
 def receive_sms(
     *,
     message_sid: str,
@@ -137,11 +147,7 @@ def receive_sms(
                 summary=body[:SUMMARY_FROM_SMS_CHARS],
                 now=now,
             )
-            alarm_terms = screen(body)
-            if alarm_terms:
-                # A possible emergency: to the top of the queue until someone assesses it.
-                inquiry.alarm = True
-                inquiry.alarm_terms = sorted(set(inquiry.alarm_terms or []) | set(alarm_terms))
+            alarm_terms = flag_alarm(inquiry, body)
             add_entry(
                 inquiry=inquiry,
                 kind=EntryKind.SMS_IN,
