@@ -182,6 +182,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_TIMEZONE = "Europe/Oslo"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# `make run` has no beat process: its server runs the schedule below in a thread
+# (core/beat.py). IN_PROCESS_BEAT_SECONDS, if set, replaces every interval (tests).
+IN_PROCESS_BEAT = env_bool("IN_PROCESS_BEAT", False)
+IN_PROCESS_BEAT_SECONDS = float(env("IN_PROCESS_BEAT_SECONDS", "0"))
 # Installed into django-celery-beat's tables when beat starts; editable in the admin after that.
 CELERY_BEAT_SCHEDULE = {
     "sweep-overdue-escalations": {
@@ -266,8 +270,10 @@ COORDINATOR_PHONE = env("COORDINATOR_PHONE")
 
 # Messages the family did not ask for wait out these hours (Oslo time): "21-8" is 21:00-08:00.
 QUIET_HOURS = tuple(int(hour) for hour in env("QUIET_HOURS", "21-8").split("-", 1))
+# How long the Twilio client waits for Twilio's answer.
+TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "20"))
 # A send in progress holds its message this long; after that a sweep may reconcile and retry.
-# Longer than the Twilio client's timeout, so two senders never overlap.
+# Longer than the Twilio client's timeout, so two senders never overlap (a system check says so).
 MESSAGE_SEND_LEASE_SECONDS = int(env("MESSAGE_SEND_LEASE_SECONDS", "120"))
 # A queued message no task has picked up after this long is queued again by the outbox sweep.
 OUTBOX_STUCK_SECONDS = int(env("OUTBOX_STUCK_SECONDS", "120"))
@@ -282,13 +288,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"secure_links": {"()": "core.logfilters.RedactSecureLinks"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
-        # Django's request logger prints full URLs and bodies of failed requests; keep warnings
-        # (status codes) only.
-        "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
+        # Django's request logger names the path of each failed request: errors only (4xx are
+        # the clients' business), and a secure page's path has its token masked, here and in
+        # the other loggers that name paths.
+        "django.request": {"level": "ERROR", "filters": ["secure_links"]},
+        "django.security": {"filters": ["secure_links"]},
+        "daphne": {"level": "WARNING", "filters": ["secure_links"]},
         # The twilio client logs each request's URL and query at INFO, and a message list is
         # queried by phone number: warnings only.
         "twilio.http_client": {"level": "WARNING"},

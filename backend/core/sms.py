@@ -16,7 +16,6 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-TWILIO_TIMEOUT_SECONDS = 20
 RECONCILE_PAGE = 50
 
 
@@ -108,7 +107,7 @@ def twilio_client() -> Any:
     client = Client(
         settings.TWILIO_ACCOUNT_SID,
         settings.TWILIO_AUTH_TOKEN,
-        http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT_SECONDS),
+        http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
     )
     client.api.base_url = settings.TWILIO_API_BASE_URL
     return client
