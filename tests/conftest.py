@@ -134,17 +134,23 @@ TWILIO_TEST_FROM = "+4759440000"
 
 
 @pytest.fixture
-def fake_twilio(settings: Any) -> Any:
-    """The Twilio backend, pointed at a local fake Twilio server through the real client."""
+def fake_twilio_server() -> Any:
+    """A local fake Twilio server (tests/fakes/twilio_server.py), for processes a test starts."""
     from tests.fakes.twilio_server import FakeTwilio
 
     fake = FakeTwilio(TWILIO_TEST_ACCOUNT, TWILIO_TEST_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_twilio(settings: Any, fake_twilio_server: Any) -> Any:
+    """The Twilio backend of this process, pointed at the fake through the real client."""
     settings.SMS_BACKEND = "twilio"
     settings.TWILIO_ACCOUNT_SID = TWILIO_TEST_ACCOUNT
     settings.TWILIO_FROM_NUMBER = TWILIO_TEST_FROM
-    settings.TWILIO_API_BASE_URL = fake.url
-    yield fake
-    fake.stop()
+    settings.TWILIO_API_BASE_URL = fake_twilio_server.url
+    return fake_twilio_server
 
 
 @pytest.fixture(autouse=True)

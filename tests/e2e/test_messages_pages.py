@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from maler.services import load_seed_templates
-from tests.conftest import TWILIO_TEST_ACCOUNT, TWILIO_TEST_FROM, TWILIO_TEST_TOKEN
-from tests.e2e.conftest import DaphneServer, login
+from tests.conftest import TWILIO_TEST_ACCOUNT, TWILIO_TEST_FROM
+from tests.e2e.conftest import login
 from tests.factories import (
     ALWAYS_OPEN,
     ContactFactory,
@@ -19,16 +19,9 @@ from tests.factories import (
     SectionFactory,
     UserFactory,
 )
-from tests.fakes.twilio_server import FakeTwilio
+from tests.processes import DaphneServer
 
 pytestmark = [pytest.mark.e2e]
-
-
-@pytest.fixture
-def fake_twilio_server():
-    fake = FakeTwilio(TWILIO_TEST_ACCOUNT, TWILIO_TEST_TOKEN).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

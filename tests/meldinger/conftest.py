@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
+from meldinger.services import Composed, queue_message
 
 from maler.services import load_seed_templates
 from tests.factories import ContactFactory, InquiryFactory, PatientFactory
@@ -27,6 +29,27 @@ def inquiry(section, patient, mother):
     return InquiryFactory(
         section=section, patient=patient, contact=mother, caller_phone=mother.phone
     )
+
+
+@pytest.fixture
+def queued(section, mother):
+    """A reply stored as queued. Its hand-over to a worker runs on commit, so in a test
+    inside one transaction (the default) the task has not run."""
+
+    def make(text="Timen er flyttet til fredag.", key="k1", contact=None):
+        contact = contact or mother
+        return queue_message(
+            section=section,
+            kind="reply",
+            to_phone=contact.phone,
+            composed=Composed(text, text, False, None, None),
+            language="nb",
+            now=timezone.now(),
+            idempotency_key=key,
+            contact=contact,
+        )
+
+    return make
 
 
 @pytest.fixture

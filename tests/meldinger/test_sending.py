@@ -12,25 +12,6 @@ from meldinger.tasks import deliver
 from core import sms
 
 
-@pytest.fixture
-def queued(section, mother):
-    """A reply stored as queued, without its task having run."""
-
-    def make(text="Timen er flyttet til fredag.", key="k1"):
-        return queue_message(
-            section=section,
-            kind="reply",
-            to_phone=mother.phone,
-            composed=Composed(text, text, False, None, None),
-            language="nb",
-            now=timezone.now(),
-            idempotency_key=key,
-            contact=mother,
-        )
-
-    return make
-
-
 def test_running_the_task_twice_sends_once(queued, mother, fake_twilio):
     message = queued()
     deliver.apply(args=[message.pk])
@@ -74,11 +55,11 @@ def test_a_refusal_fails_the_message_with_twilios_code(section, fake_twilio, mot
 
 
 def test_a_timeout_after_twilio_accepted_is_reconciled_not_resent(
-    queued, mother, fake_twilio, monkeypatch
+    queued, mother, fake_twilio, settings
 ):
     """Twilio created the message but answered too late: the retry finds it in Twilio's
     message list and adopts its SID instead of sending a second SMS."""
-    monkeypatch.setattr(sms, "TWILIO_TIMEOUT_SECONDS", 0.5)
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5
     fake_twilio.stall_next(1.5)
     message = queued()
     deliver.apply(args=[message.pk])
@@ -176,11 +157,11 @@ def test_the_console_backend_keeps_an_outbox(queued, mother):
     assert Message.objects.get(pk=message.pk).twilio_sid == sms.OUTBOX[0].sid
 
 
-def test_logs_carry_ids_not_numbers_or_text(queued, mother, fake_twilio, monkeypatch, caplog):
+def test_logs_carry_ids_not_numbers_or_text(queued, mother, fake_twilio, settings, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(sms, "TWILIO_TIMEOUT_SECONDS", 0.5)
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5
     fake_twilio.stall_next(1.5)  # a send, a timeout, a message list by number, a reconcile
     message = queued(text="Timen er flyttet til fredag.")
     deliver.apply(args=[message.pk])
