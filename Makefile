@@ -19,10 +19,14 @@ $(VENV)/.dev-installed: requirements/dev.lock | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements/dev.lock
 	touch $@ $(VENV)/.base-installed
 
+# Without a broker there is no beat process either: the server runs the beat schedule itself.
+IN_PROCESS_BEAT ?= $(if $(REDIS_URL),false,true)
+
 run: $(VENV)/.base-installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-demo
-	cd backend && PORT=$(PORT) ../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	cd backend && PORT=$(PORT) IN_PROCESS_BEAT=$(IN_PROCESS_BEAT) \
+		../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

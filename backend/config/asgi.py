@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from core import beat  # noqa: E402
 from core.ws import authenticated_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -18,3 +19,5 @@ application = ProtocolTypeRouter(
         "websocket": authenticated_websockets(URLRouter(websocket_urlpatterns)),
     }
 )
+
+beat.start_if_configured()
