@@ -696,8 +696,38 @@
     var errorBox = document.getElementById("action-error");
     var items = {};
     var drafts = {};
+    var handOver = {};  // escalation id -> the colleague picked to take it over
+    var doctors = [];
 
     function showError(error) { errorBox.textContent = error.message || "Noe gikk galt."; errorBox.hidden = false; }
+
+    // A doctor who cannot answer (in theatre, off sick, wrong speciality) sends it on to a
+    // colleague in the section; the deadlines keep running.
+    function reassignForm(esc) {
+      var form = el("form", "esc-actions reassign");
+      var pick = document.createElement("select");
+      pick.name = "doctor";
+      pick.appendChild(new Option("Velg lege …", ""));
+      doctors.forEach(function (d) {
+        if (d.id !== myId) pick.appendChild(new Option(d.name, String(d.id)));
+      });
+      pick.value = handOver[esc.id] || "";
+      pick.addEventListener("change", function () { handOver[esc.id] = pick.value; });
+      var label = el("label", null, "Send videre til ");
+      label.appendChild(pick);
+      form.appendChild(label);
+      var go = el("button", "secondary", "Send videre");
+      go.type = "submit";
+      form.appendChild(go);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (!pick.value) { showError({ message: "Velg legen som skal ta over." }); return; }
+        api("POST", "/api/escalations/" + esc.id + "/reassign/", { doctor: Number(pick.value) })
+          .then(function (data) { delete handOver[esc.id]; errorBox.hidden = true; upsert(data); })
+          .catch(showError);
+      });
+      return form;
+    }
 
     function card(esc) {
       var c = el("article", "esc-card " + (esc.grade || "none"));
@@ -741,7 +771,7 @@
       form.appendChild(come);
       var actions = el("div", "esc-actions");
       if (esc.state === "open") {
-        var ack = el("button", "secondary", "Jeg har sett den");
+        var ack = el("button", "secondary acknowledge", "Jeg har sett den");
         ack.type = "button";
         ack.addEventListener("click", function () {
           api("POST", "/api/escalations/" + esc.id + "/acknowledge/", {}).then(upsert).catch(showError);
@@ -759,6 +789,7 @@
         }).then(function (data) { delete drafts[esc.id]; upsert(data); }).catch(showError);
       });
       c.appendChild(form);
+      if (doctors.length > 1) c.appendChild(reassignForm(esc));
       return c;
     }
 
@@ -792,6 +823,7 @@
       },
       onEvent: function (event) { if (event.escalation) upsert(event.escalation); }
     }, "/ws/doctor/");
+    api("GET", "/api/doctors/").then(function (data) { doctors = data.results; render(); }).catch(showError);
     setInterval(render, 30000);
   }
 
