@@ -116,3 +116,20 @@ def test_no_answer_without_the_date_of_birth(client, link, inquiry):
     response = client.post(link, {"reply": "Hei"})
     assert response.status_code == 302
     assert not inquiry.entries.filter(kind="web_in").exists()
+
+
+def test_a_server_error_on_the_secure_page_does_not_log_the_token(link, monkeypatch, caplog):
+    """Django logs the path of a request that failed; the path holds the token."""
+    from django.test import Client
+    from meldinger import pages
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(pages.securelinks, "find", broken)
+    token = link.rsplit("/", 1)[1]
+    response = Client(raise_request_exception=False).get(link)
+    assert response.status_code == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/m/[token]" in logged
+    assert token not in logged

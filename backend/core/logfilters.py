@@ -1,0 +1,28 @@
+"""Logging filters: what must never reach a log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+# A secure page's path carries its token, which opens a message about a child (with the date of
+# birth). Django logs the path of a request that failed.
+SECURE_PATH = re.compile(r"/m/[A-Za-z0-9_-]+")
+REDACTED = "/m/[token]"
+
+
+def _redact(value: Any) -> Any:
+    return SECURE_PATH.sub(REDACTED, value) if isinstance(value, str) else value
+
+
+class RedactSecureLinks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _redact(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: _redact(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redact(arg) for arg in record.args)
+        if hasattr(record, "request"):
+            record.request = None  # Django attaches the request (its path, GET, cookies)
+        return True
