@@ -3,12 +3,16 @@
 The default plan is *Pakkeforløp hjem*: a needs-assessment notice 3 months and 12 months after
 diagnosis (inside the 3-4 and 12-18 month windows), each with a reminder a week before. The
 municipal cancer coordinator's name and phone fill the variables. Messages are rendered when
-the plan is made and wait as `scheduled`; they go at 10:00 on their day (never in quiet hours).
+the plan is made, so the plan shows what will be sent, and wait as `scheduled`; they go at 10:00
+on their day (never in quiet hours). When one is released it is rendered again from the template
+and the directory as they are then: a year is long enough for the municipality to get a new
+coordinator or the family a new number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +21,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import audit
-from core.exceptions import InvalidInput
+from core.exceptions import DomainError, InvalidInput
 from henvendelser.models import Contact, Patient
+from maler import gsm
+from maler.models import TemplateVersion
 
 from .models import FollowUpPlan, Kind, Message, MunicipalCoordinator
 from .rules import OSLO
 from .services import cancel_waiting, check_may_text, compose, queue_message
+
+logger = logging.getLogger(__name__)
 
 SEND_AT = dt.time(10, 0)
 
@@ -81,11 +89,7 @@ def create_plan(
     if kind not in PLANS:
         raise InvalidInput(_("Ukjent oppfølgingsplan."), fields={"kind": [kind]})
     check_may_text(kind=Kind.FOLLOW_UP, to_phone=contact.phone, contact=contact)
-    variables = {
-        "kommune": municipality.municipality,
-        "koordinator_navn": municipality.name,
-        "koordinator_telefon": municipality.phone,
-    }
+    variables = plan_variables(municipality)
     today = now.astimezone(OSLO).date()
     with transaction.atomic():
         plan = FollowUpPlan.objects.create(
@@ -127,6 +131,48 @@ def create_plan(
             section_id=patient.section_id,
         )
     return plan
+
+
+def plan_variables(municipality: MunicipalCoordinator) -> dict[str, str]:
+    return {
+        "kommune": municipality.municipality,
+        "koordinator_navn": municipality.name,
+        "koordinator_telefon": municipality.phone,
+    }
+
+
+def refresh_before_release(message: Message) -> None:
+    """Render a plan's message again, as it is released (the caller holds its row lock), from
+    the template's current version, the municipal coordinator now in the directory and the
+    contact's number now. If that fails (a template withdrawn, say) it goes as it was made."""
+    if message.plan_id is None or message.template_version_id is None:
+        return
+    plan = FollowUpPlan.objects.select_related("municipality", "contact").get(pk=message.plan_id)
+    key = TemplateVersion.objects.values_list("template__key", flat=True).get(
+        pk=message.template_version_id
+    )
+    try:
+        composed = compose(
+            template_key=key,
+            language=message.language,
+            variables=plan_variables(plan.municipality),
+            text=None,
+        )
+    except DomainError as exc:
+        logger.warning("plan message %s sent as made: %s", message.pk, type(exc).__name__)
+        return
+    if composed.link_token is not None:
+        return  # plan templates are not sensitive; a link is made only with the message
+    length = gsm.measure(composed.body)
+    message.body, message.content = composed.body, composed.content
+    message.template_version = composed.version
+    message.encoding, message.segments = length.encoding, length.segments
+    message.to_phone = plan.contact.phone
+    message.save(
+        update_fields=["body", "content", "template_version", "encoding", "segments", "to_phone"]
+    )
+    if composed.version is not None and not composed.version.used:
+        TemplateVersion.objects.filter(pk=composed.version.pk).update(used=True)
 
 
 def cancel_plan(*, plan_id: int, by: Any, now: dt.datetime | None = None) -> FollowUpPlan:

@@ -438,6 +438,10 @@ def sweep_outbox(now: dt.datetime | None = None) -> dict[str, int]:
                 message.scheduled_for = wait
                 message.save(update_fields=["scheduled_for"])
                 continue
+            if message.plan_id is not None:
+                from .plans import refresh_before_release
+
+                refresh_before_release(message)
             message.status, message.status_at = MessageStatus.QUEUED, now
             message.save(update_fields=["status", "status_at"])
             enqueue(message.pk)

@@ -168,3 +168,40 @@ def test_a_plan_message_in_nynorsk_for_a_nynorsk_family(
 def test_add_months_keeps_to_the_end_of_short_months():
     assert plans.add_months(dt.date(2026, 11, 30), 3) == dt.date(2027, 2, 28)
     assert plans.add_months(dt.date(2026, 1, 31), 12) == dt.date(2027, 1, 31)
+
+
+def test_a_plan_message_goes_with_the_coordinator_and_number_of_the_day_it_is_sent(
+    patient, mother, oslo_coordinator, coordinator, django_capture_on_commit_callbacks
+):
+    """Made at diagnosis, sent a year later: the municipality has a new coordinator and the
+    family a new number by then."""
+    from core import sms
+
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        plan = plans.create_plan(
+            patient=patient,
+            contact=mother,
+            start_date=dt.date(2026, 11, 20),
+            municipality=oslo_coordinator,
+            by=coordinator,
+        )
+    first = plans.plan_messages(plan)[0]
+    assert "Hanne Koordinator" in first.body
+    oslo_coordinator.name, oslo_coordinator.phone = "Per Ny", "+4723999999"
+    oslo_coordinator.save()
+    mother.phone = "+4791999999"
+    mother.save()
+
+    with (
+        time_machine.travel(first.scheduled_for + dt.timedelta(minutes=1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert sweep_outbox()["released"] == 1
+    first.refresh_from_db()
+    assert first.status == "sent"
+    assert "Per Ny" in first.body and "Hanne Koordinator" not in first.body
+    [sent] = sms.OUTBOX
+    assert sent.to == "+4791999999"
+    assert "+4723999999" in sent.body
+    # The rest of the plan still shows what it will say, and is rendered again in its turn.
+    assert "Hanne Koordinator" in plans.plan_messages(plan)[1].body
