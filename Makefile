@@ -26,7 +26,7 @@ run: $(VENV)/.base-installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-demo
 	cd backend && PORT=$(PORT) IN_PROCESS_BEAT=$(IN_PROCESS_BEAT) \
-		../$(PY) -m daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+		../$(PY) -m config.serve -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -180,7 +180,8 @@ class CeleryWorker:
 
 
 class DaphneServer:
-    """`daphne config.asgi:application` in its own process, on the tests' database."""
+    """Daphne serving `config.asgi:application` in its own process, on the tests' database,
+    started as `make run` and deploy/ start it (`python -m config.serve`)."""
 
     def __init__(self, port: int | None = None, extra_env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
@@ -208,7 +209,7 @@ class DaphneServer:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "config.serve",
                 "-b",
                 "127.0.0.1",
                 "-p",

@@ -12,17 +12,17 @@ SECURE_PATH = re.compile(r"/m/[A-Za-z0-9_-]+")
 REDACTED = "/m/[token]"
 
 
-def _redact(value: Any) -> Any:
+def redact(value: Any) -> Any:
     return SECURE_PATH.sub(REDACTED, value) if isinstance(value, str) else value
 
 
 class RedactSecureLinks(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _redact(record.msg)
+        record.msg = redact(record.msg)
         if isinstance(record.args, dict):
-            record.args = {key: _redact(value) for key, value in record.args.items()}
+            record.args = {key: redact(value) for key, value in record.args.items()}
         elif record.args:
-            record.args = tuple(_redact(arg) for arg in record.args)
+            record.args = tuple(redact(arg) for arg in record.args)
         if hasattr(record, "request"):
             record.request = None  # Django attaches the request (its path, GET, cookies)
         return True
