@@ -307,6 +307,7 @@
       if (release) release.hidden = !(inq.claimed_by && inq.claimed_by.id === myId);
       var close = document.getElementById("close-form");
       if (close) close.hidden = inq.status === "closed";
+      followUps.show(inq.patient);
       var list = document.getElementById("timeline");
       list.textContent = "";
       inq.entries.forEach(function (entry) {
@@ -350,6 +351,7 @@
     }
 
     var messages = startReplyBox(id, showError, function () { load(); });
+    var followUps = startFollowUps(showError);
     var live = connect({
       onSnapshot: function () { load(); messages.load(); },
       onEvent: function (event) {
@@ -444,6 +446,99 @@
     scheduled: "planlagt", queued: "i kø", sending: "sendes", sent: "sendt", delivered: "levert",
     undelivered: "ikke levert", failed: "feilet", cancelled: "avbrutt"
   };
+
+  /* --- Follow-up plans (Pakkeforløp hjem) of the inquiry's patient: what is planned and when,
+   * cancel, and make one. --- */
+
+  var PLAN_STEP = {
+    behovskartlegging_paaminnelse: "Påminnelse om behovskartlegging",
+    behovskartlegging_3_mnd: "Behovskartlegging 3 måneder",
+    behovskartlegging_12_mnd: "Behovskartlegging 12 måneder"
+  };
+
+  function day(iso) {
+    return new Date(iso).toLocaleDateString("nb-NO", { dateStyle: "long", timeZone: "Europe/Oslo" });
+  }
+
+  function startFollowUps(showError) {
+    var section = document.getElementById("followups");
+    var list = document.getElementById("followup-list");
+    var form = document.getElementById("followup-form");
+    var patientId = null;
+
+    function renderPlans(data) {
+      list.textContent = "";
+      if (!data.results.length) list.appendChild(el("li", "meta", "Ingen oppfølgingsplan."));
+      data.results.forEach(function (plan) {
+        var li = el("li", "plan" + (plan.cancelled_at ? " cancelled" : ""));
+        li.dataset.planId = plan.id;
+        var m = plan.municipality;
+        li.appendChild(el("div", "meta", "Pakkeforløp hjem fra " + day(plan.start_date) + " · " +
+          m.municipality + ": " + m.name + " " + m.phone +
+          (plan.cancelled_at ? " · avsluttet " + when(plan.cancelled_at) : "")));
+        var steps = el("ol", "plan-steps");
+        plan.messages.forEach(function (msg) {
+          var status = MESSAGE_STATUS[msg.status] || msg.status;
+          steps.appendChild(el("li", "plan-step status-" + msg.status,
+            (PLAN_STEP[msg.template] || msg.template) + ": " +
+            (msg.scheduled_for ? when(msg.scheduled_for) : "") + " · " + status));
+        });
+        li.appendChild(steps);
+        var waiting = plan.messages.some(function (msg) { return msg.status === "scheduled"; });
+        if (form && !plan.cancelled_at && waiting) {
+          var cancel = el("button", "secondary cancel-plan", "Avslutt planen");
+          cancel.type = "button";
+          cancel.addEventListener("click", function () {
+            if (!window.confirm("Avslutte planen? Det som ikke er sendt, blir ikke sendt.")) return;
+            api("POST", "/api/followups/" + plan.id + "/cancel/", {}).then(load).catch(showError);
+          });
+          li.appendChild(cancel);
+        }
+        list.appendChild(li);
+      });
+    }
+
+    function load() {
+      return api("GET", "/api/patients/" + patientId + "/followups/").then(renderPlans).catch(showError);
+    }
+
+    function fill(select, rows, label) {
+      select.textContent = "";
+      rows.forEach(function (row) { select.appendChild(new Option(label(row), String(row.id))); });
+    }
+
+    function show(id) {
+      if (!section || !id || id === patientId) return;
+      patientId = id;
+      section.hidden = false;
+      load();
+      if (!form) return;
+      api("GET", "/api/patients/" + id + "/contacts/").then(function (data) {
+        fill(form.elements.contact, data.results, function (c) {
+          return c.name + " (" + c.phone + ")" + (c.sms_consent ? "" : " – mangler samtykke til SMS");
+        });
+      }).catch(showError);
+      api("GET", "/api/municipal-coordinators/").then(function (data) {
+        fill(form.elements.municipality, data.results, function (m) { return m.municipality + " – " + m.name; });
+      }).catch(showError);
+    }
+
+    if (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("POST", "/api/patients/" + patientId + "/followups/", {
+          contact: Number(form.elements.contact.value),
+          start_date: form.elements.start_date.value,
+          municipality: Number(form.elements.municipality.value)
+        }).then(function () {
+          form.reset();
+          document.getElementById("followup-new").open = false;
+          return load();
+        }).catch(showError);
+      });
+    }
+    return { show: show };
+  }
 
   function startReplyBox(id, showError, reload) {
     var list = document.getElementById("messages");
