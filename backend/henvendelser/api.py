@@ -249,6 +249,43 @@ class PatientContactsApi(APIView):
         return Response(ContactOutputSerializer(contact).data, status=201)
 
 
+class ContactDetailApi(APIView):
+    """`GET/PATCH /api/contacts/{id}/`: one contact; change any of the fields a contact is made
+    with (recording consent to SMS, say)."""
+
+    permission_classes = [ByMethod]
+    permissions_by_method = {
+        "GET": [role_permission(*roles.QUEUE_READERS)],
+        "PATCH": [role_permission(*roles.CONTACT_WRITERS)],
+    }
+
+    class InputSerializer(StrictInputSerializer):
+        name = serializers.CharField(max_length=200, required=False)
+        relation = serializers.ChoiceField(choices=Relation.choices, required=False)
+        phone = PhoneField(required=False)
+        language = serializers.ChoiceField(choices=Language.choices, required=False)
+        sms_consent = serializers.BooleanField(required=False)
+
+    def _contact(self, request: Request, pk: int) -> Contact:
+        return get_object_or_404(
+            Contact.objects.select_related("patient").filter(
+                patient__in=selectors.patients_for(request.user)
+            ),
+            pk=pk,
+        )
+
+    def get(self, request: Request, pk: int) -> Response:
+        contact = self._contact(request, pk)
+        _audit_patient_reads(request, "contact.read", [contact.patient])
+        return Response(ContactOutputSerializer(contact).data)
+
+    def patch(self, request: Request, pk: int) -> Response:
+        contact = self._contact(request, pk)
+        data = validated(self.InputSerializer, request.data)
+        contact = services.update_contact(by=request.user, contact=contact, **data)
+        return Response(ContactOutputSerializer(contact).data)
+
+
 # --- Inquiries -------------------------------------------------------------------------------
 
 

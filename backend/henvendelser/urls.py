@@ -6,6 +6,7 @@ urlpatterns = [
     path("patients/", api.PatientListCreateApi.as_view(), name="patient-list"),
     path("patients/<int:pk>/", api.PatientDetailApi.as_view(), name="patient-detail"),
     path("patients/<int:pk>/contacts/", api.PatientContactsApi.as_view(), name="patient-contacts"),
+    path("contacts/<int:pk>/", api.ContactDetailApi.as_view(), name="contact-detail"),
     path("inquiries/", api.InquiryListCreateApi.as_view(), name="inquiry-list"),
     path("inquiries/<int:pk>/", api.InquiryDetailApi.as_view(), name="inquiry-detail"),
     path("inquiries/<int:pk>/claim/", api.InquiryClaimApi.as_view(), name="inquiry-claim"),

@@ -5,7 +5,7 @@ import pytest
 from core.models import AuditEvent
 from henvendelser.models import Contact, Patient
 from tests.conftest import error_code
-from tests.factories import PatientFactory, valid_national_id
+from tests.factories import ContactFactory, PatientFactory, valid_national_id
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,54 @@ def test_opted_out_cannot_be_written_by_a_client(api_as, coordinator, section):
     )
     assert response.status_code == 400
     assert error_code(response) == "unknown_field"
+
+
+def test_consent_recorded_later_says_who_and_when_and_is_audited(api_as, coordinator, section):
+    contact = ContactFactory(patient=PatientFactory(section=section), sms_consent=False)
+    response = api_as(coordinator).patch(
+        f"/api/contacts/{contact.pk}/", {"sms_consent": True}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["sms_consent"] is True
+    contact.refresh_from_db()
+    assert (contact.sms_consent, contact.sms_consent_by) == (True, coordinator)
+    assert contact.sms_consent_at is not None
+    event = AuditEvent.objects.get(action="contact.update")
+    assert event.detail == {"fields": ["sms_consent"]}
+    assert event.patient_id == contact.patient_id
+
+    withdrawn = api_as(coordinator).patch(
+        f"/api/contacts/{contact.pk}/", {"sms_consent": False}, format="json"
+    )
+    assert withdrawn.json()["sms_consent"] is False
+    contact.refresh_from_db()
+    assert (contact.sms_consent_at, contact.sms_consent_by) == (None, None)
+
+
+def test_a_contact_is_changed_only_by_whom_may_and_only_in_their_sections(
+    api_as, coordinator, doctor, other_section, make_user
+):
+    contact = ContactFactory(patient=PatientFactory(section=other_section), sms_consent=False)
+    outsider = api_as(coordinator).patch(
+        f"/api/contacts/{contact.pk}/", {"sms_consent": True}, format="json"
+    )
+    assert outsider.status_code == 404
+    doctor_there = make_user("doctor", sections=[other_section])
+    refused = api_as(doctor_there).patch(
+        f"/api/contacts/{contact.pk}/", {"sms_consent": True}, format="json"
+    )
+    assert refused.status_code == 403
+    assert api_as(doctor_there).get(f"/api/contacts/{contact.pk}/").status_code == 200
+    contact.refresh_from_db()
+    assert contact.sms_consent is False
+
+
+def test_a_changed_phone_is_checked_like_a_new_one(api_as, coordinator, section):
+    contact = ContactFactory(patient=PatientFactory(section=section), phone="+4791000001")
+    bad = api_as(coordinator).patch(f"/api/contacts/{contact.pk}/", {"phone": "12"}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["fields"]["phone"]
+    good = api_as(coordinator).patch(
+        f"/api/contacts/{contact.pk}/", {"phone": "912 34 567"}, format="json"
+    )
+    assert good.json()["phone"] == "+4791234567"

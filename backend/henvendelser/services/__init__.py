@@ -9,7 +9,7 @@ from .intake import (
     record_dial_outcome,
     update_call_status,
 )
-from .patients import add_contact, create_patient, update_patient
+from .patients import add_contact, create_patient, update_contact, update_patient
 
 __all__ = [
     "IntakeResult",
@@ -25,5 +25,6 @@ __all__ = [
     "record_dial_outcome",
     "release_inquiry",
     "update_call_status",
+    "update_contact",
     "update_patient",
 ]

@@ -126,3 +126,29 @@ def add_contact(
         section_id=patient.section_id,
     )
     return contact
+
+
+CONTACT_FIELDS = ("name", "relation", "phone", "language", "sms_consent")
+
+
+@transaction.atomic
+def update_contact(*, by: Any, contact: Contact, **fields: Any) -> Contact:
+    """Change a contact. Consent given is recorded with who and when; consent withdrawn clears
+    that. The audit names the fields changed, not their values."""
+    changed = sorted(k for k in fields if k in CONTACT_FIELDS and getattr(contact, k) != fields[k])
+    for name in changed:
+        setattr(contact, name, fields[name])
+    if "sms_consent" in changed:
+        contact.sms_consent_at = timezone.now() if contact.sms_consent else None
+        contact.sms_consent_by = by if contact.sms_consent else None
+    if changed:
+        contact.save()
+    audit.record(
+        user=by,
+        action="contact.update",
+        obj=contact,
+        patient_id=contact.patient_id,
+        section_id=contact.patient.section_id,
+        detail={"fields": changed},
+    )
+    return contact

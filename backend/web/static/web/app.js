@@ -350,7 +350,8 @@
       presenceBox.textContent = parts.join(" · ");
     }
 
-    var messages = startReplyBox(id, showError, function () { load(); });
+    var messages = startReplyBox(id, showError, function () { load(); },
+      function () { return current && current.contact; });
     var followUps = startFollowUps(showError);
     var live = connect({
       onSnapshot: function () { load(); messages.load(); },
@@ -507,8 +508,8 @@
       rows.forEach(function (row) { select.appendChild(new Option(label(row), String(row.id))); });
     }
 
-    function show(id) {
-      if (!section || !id || id === patientId) return;
+    function show(id, again) {
+      if (!section || !id || (id === patientId && !again)) return;
       patientId = id;
       section.hidden = false;
       load();
@@ -526,21 +527,35 @@
     if (form) {
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        api("POST", "/api/patients/" + patientId + "/followups/", {
-          contact: Number(form.elements.contact.value),
-          start_date: form.elements.start_date.value,
-          municipality: Number(form.elements.municipality.value)
-        }).then(function () {
+        var contact = Number(form.elements.contact.value);
+        withConsent(function () {
+          return api("POST", "/api/patients/" + patientId + "/followups/", {
+            contact: contact,
+            start_date: form.elements.start_date.value,
+            municipality: Number(form.elements.municipality.value)
+          });
+        }, contact).then(function () {
           form.reset();
           document.getElementById("followup-new").open = false;
-          return load();
+          show(patientId, true);  // the plans, and the contacts' consent as it is now
         }).catch(showError);
       });
     }
     return { show: show };
   }
 
-  function startReplyBox(id, showError, reload) {
+  /* A message refused because no consent to SMS is recorded: the coordinator can record that
+   * the family has consented (orally is enough) and send again, in one step. */
+  function withConsent(send, contactId) {
+    return send().catch(function (error) {
+      if (error.code !== "consent_missing" || !contactId) throw error;
+      if (!window.confirm("Samtykke til SMS er ikke registrert for denne kontakten. " +
+          "Har familien samtykket (muntlig er nok)? OK registrerer samtykket og sender.")) throw error;
+      return api("PATCH", "/api/contacts/" + contactId + "/", { sms_consent: true }).then(send);
+    });
+  }
+
+  function startReplyBox(id, showError, reload, contactOf) {
     var list = document.getElementById("messages");
     var form = document.getElementById("reply-form");
     var templates = {};
@@ -642,7 +657,9 @@
         ? { template: picker.value, language: language.value, variables: values() }
         : { text: text.value };
       var key = "web-" + Date.now() + "-" + Math.random().toString(36).slice(2);
-      api("POST", "/api/inquiries/" + id + "/replies/", body, { "Idempotency-Key": key })
+      withConsent(function () {
+        return api("POST", "/api/inquiries/" + id + "/replies/", body, { "Idempotency-Key": key });
+      }, contactOf())
         .then(function () {
           form.reset(); pick(); preview.textContent = ""; counter.textContent = "";
           load(); reload();
