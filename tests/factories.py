@@ -14,7 +14,12 @@ from core.models import Membership, Section
 from henvendelser.models import Contact, Inquiry, Patient
 from henvendelser.validators import national_id_check_digits
 
-ALWAYS_OPEN = {"weekdays": [1, 2, 3, 4, 5, 6, 7], "opens": "00:00", "closes": "23:59"}
+ALWAYS_OPEN = {
+    "weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "opens": "00:00",
+    "closes": "23:59",
+    "public_holidays": "open",
+}
 
 
 def valid_national_id(birth_date: dt.date, start: int = 500) -> str:

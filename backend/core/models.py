@@ -9,9 +9,12 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.holidays import public_holidays
+
 
 def default_opening_hours() -> dict[str, Any]:
-    # Weekdays are ISO numbers (1 = Monday). Times are local (Europe/Oslo).
+    # Weekdays are ISO numbers (1 = Monday). Times are local (Europe/Oslo). Closed on Norwegian
+    # public holidays unless "public_holidays" is "open".
     return {"weekdays": [1, 2, 3, 4, 5], "opens": "08:00", "closes": "15:30"}
 
 
@@ -41,6 +44,18 @@ class Section(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """`last_seq` is moved only by `realtime.next_seq` (an atomic increment). A section
+        loaded earlier and saved now (opening hours changed in the admin, say) must not wind it
+        back, or the next event would reuse a sequence number and fail."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "last_seq"
+            ]
+        super().save(*args, **kwargs)
+
     def is_open(self, at: dt.datetime) -> bool:
         """Whether the contact point is staffed at `at` (any aware datetime)."""
         from django.utils import timezone
@@ -48,6 +63,9 @@ class Section(models.Model):
         local = timezone.localtime(at)
         hours = self.opening_hours or default_opening_hours()
         if local.isoweekday() not in hours.get("weekdays", []):
+            return False
+        closed_on_holidays = hours.get("public_holidays", "closed") != "open"
+        if closed_on_holidays and local.date() in public_holidays(local.year):
             return False
         opens = dt.time.fromisoformat(hours.get("opens", "08:00"))
         closes = dt.time.fromisoformat(hours.get("closes", "15:30"))

@@ -8,15 +8,16 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.holidays import is_working_day
 from core.models import Section, default_deadline_rules
 
 
 def next_working_day_at(at: dt.datetime, clock: str) -> dt.datetime:
-    """The next Monday to Friday after `at`'s local date, at `clock` local time.
-    Public holidays are not known here (see docs/architecture.md)."""
+    """The next working day (Monday to Friday, not a Norwegian public holiday) after `at`'s
+    local date, at `clock` local time."""
     local = timezone.localtime(at)
     day = local.date() + dt.timedelta(days=1)
-    while day.isoweekday() > 5:
+    while not is_working_day(day):
         day += dt.timedelta(days=1)
     naive = dt.datetime.combine(day, dt.time.fromisoformat(clock))
     return timezone.make_aware(naive, timezone.get_current_timezone())

@@ -142,6 +142,23 @@ def test_in_opening_hours_the_answer_is_empty_twiml(twilio_post, section):
     assert b"<Message>" not in response.content
 
 
+def test_on_a_public_holiday_the_contact_point_is_closed(twilio_post, section):
+    section.opening_hours = {"weekdays": [1, 2, 3, 4, 5], "opens": "08:00", "closes": "15:30"}
+    section.save()
+    # 17 May 2027 is a Monday; the 18th is an ordinary Tuesday.
+    with time_machine.travel(dt.datetime(2027, 5, 17, 10, 0, tzinfo=OSLO), tick=False):
+        holiday = twilio_post(PATH, sms(section, sid="SMholiday"))
+    with time_machine.travel(dt.datetime(2027, 5, 18, 10, 0, tzinfo=OSLO), tick=False):
+        ordinary = twilio_post(PATH, sms(section, sid="SMtuesday"))
+    assert "113" in holiday.content.decode()
+    assert b"<Message>" not in ordinary.content
+    section.opening_hours["public_holidays"] = "open"
+    section.save()
+    with time_machine.travel(dt.datetime(2027, 5, 17, 10, 0, tzinfo=OSLO), tick=False):
+        staffed = twilio_post(PATH, sms(section, sid="SMstaffed"))
+    assert b"<Message>" not in staffed.content
+
+
 def test_out_of_hours_the_family_gets_an_acknowledgement_with_the_emergency_number(
     twilio_post, section
 ):

@@ -56,6 +56,11 @@ def test_fever_on_chemo_goes_to_a_doctor_now_and_tops_the_queue(api_as, coordina
         (dt.datetime(2026, 11, 24, 10, 0), "green", dt.datetime(2026, 11, 25, 12, 0)),
         (dt.datetime(2026, 11, 27, 16, 0), "green", dt.datetime(2026, 11, 30, 12, 0)),  # Fri
         (dt.datetime(2026, 11, 28, 9, 0), "green", dt.datetime(2026, 11, 30, 12, 0)),  # Sat
+        # Public holidays: Christmas, Easter (Thursday to Monday), 17 May and Whit Monday.
+        (dt.datetime(2026, 12, 23, 10, 0), "green", dt.datetime(2026, 12, 24, 12, 0)),
+        (dt.datetime(2026, 12, 24, 10, 0), "green", dt.datetime(2026, 12, 28, 12, 0)),
+        (dt.datetime(2027, 3, 24, 10, 0), "green", dt.datetime(2027, 3, 30, 12, 0)),
+        (dt.datetime(2027, 5, 14, 10, 0), "green", dt.datetime(2027, 5, 18, 12, 0)),
     ],
 )
 def test_the_deadline_follows_the_grade(api_as, coordinator, section, when, grade, deadline):
