@@ -196,7 +196,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "meldinger.tasks.sweep_outbox",
         "schedule": 60.0,
     },
+    "prune-events": {
+        "task": "core.tasks.prune_events",
+        "schedule": 3600.0,
+    },
 }
+# Realtime events are kept this long for clients catching up after a dropped connection.
+EVENT_RETENTION_HOURS = int(env("EVENT_RETENTION_HOURS", "48"))
 
 # --- Auth, i18n, time ------------------------------------------------------------------------
 

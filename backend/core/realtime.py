@@ -8,6 +8,7 @@ the channel layer is down the broadcast is lost, and clients repair that by aski
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from functools import partial
@@ -15,6 +16,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -85,12 +87,26 @@ def broadcast(group: str, event: dict[str, Any]) -> None:
 
 
 def events_since(section_id: int, since: int) -> list[dict[str, Any]] | None:
-    """Events after `since`, in order; None when too many were missed (send a snapshot)."""
+    """Events after `since`, in order; None when too many were missed, or some of them are no
+    longer stored (pruned): the client gets a snapshot instead."""
     rows = list(
         Event.objects.filter(section_id=section_id, seq__gt=since)
         .order_by("seq")
-        .values_list("payload", flat=True)[: RESYNC_LIMIT + 1]
+        .values_list("seq", "payload")[: RESYNC_LIMIT + 1]
     )
     if len(rows) > RESYNC_LIMIT:
         return None
-    return rows
+    first_missed = rows[0][0] if rows else current_seq(section_id) + 1
+    if first_missed != since + 1:
+        return None
+    return [payload for _seq, payload in rows]
+
+
+def prune_events(now: dt.datetime | None = None) -> int:
+    """Delete events older than EVENT_RETENTION_HOURS. They exist for clients catching up
+    after a dropped connection; one that missed more gets a snapshot. Their payloads name
+    patients, so they are not kept for longer than that."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=settings.EVENT_RETENTION_HOURS)
+    deleted, _ = Event.objects.filter(at__lt=cutoff).delete()
+    return int(deleted)

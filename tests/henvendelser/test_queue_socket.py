@@ -1,14 +1,18 @@
 """ws/queue/ through the whole ASGI stack (origin check, session and token auth, routing).
 With REDIS_URL set (as in CI) the channel layer here is the real Redis one."""
 
+import datetime as dt
+
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
 from core import realtime
+from core.models import Event
 from henvendelser import services
 from tests.factories import InquiryFactory, SectionFactory, UserFactory
 
@@ -176,6 +180,37 @@ async def test_a_resync_too_far_back_gets_a_fresh_snapshot(world, monkeypatch):
     communicator, _, _ = await connect(headers)
     await communicator.receive_json_from()
     await communicator.send_json_to({"type": "resync", "since": 0})
+    answer = await communicator.receive_json_from()
+    assert answer["type"] == "snapshot"
+    assert len(answer["inquiries"]) == 3
+    await communicator.disconnect()
+
+
+async def test_events_older_than_the_retention_are_pruned_and_a_resync_across_them_gets_a_snapshot(
+    world, settings
+):
+    section, coordinator, _ = world
+    settings.EVENT_RETENTION_HOURS = 48
+    for phone in ("+4791234567", "+4791234568", "+4791234569"):
+        await sync_to_async(services.log_inquiry)(
+            by=coordinator, channel="phone", section=section, caller_phone=phone
+        )
+    first = await sync_to_async(Event.objects.filter(section=section).order_by("seq").first)()
+    three_days_ago = timezone.now() - dt.timedelta(days=3)
+    await sync_to_async(Event.objects.filter(pk=first.pk).update)(at=three_days_ago)
+    assert await sync_to_async(realtime.prune_events)() == 1
+
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    await communicator.receive_json_from()
+    # Since 1: events 2 and 3 are still stored.
+    await communicator.send_json_to({"type": "resync", "since": first.seq})
+    assert [(await communicator.receive_json_from())["seq"] for _ in range(2)] == [
+        first.seq + 1,
+        first.seq + 2,
+    ]
+    # Since 0: event 1 is gone, so the client cannot catch up event by event.
+    await communicator.send_json_to({"type": "resync", "since": first.seq - 1})
     answer = await communicator.receive_json_from()
     assert answer["type"] == "snapshot"
     assert len(answer["inquiries"]) == 3
