@@ -4,7 +4,10 @@ Measures what a coordinator or Twilio would feel:
   intake    signed SMS webhooks through Django's full request path (signature check, section lock,
             idempotency check, timeline entry, audit record, stored event), per second;
   queue     `GET /api/inquiries/?open=true` with N open inquiries (one page of 50), p50/p95;
-  snapshot  building the websocket snapshot of a section's open queue (up to 500 rows).
+  snapshot  building the websocket snapshot of a section's open queue (up to 500 rows);
+  send      the outbox sending queued messages one after another, as one worker does: lease,
+            Twilio's API (the tests' fake Twilio on loopback, through the real client), SID
+            stored; per second.
 
 Uses DATABASE_URL if set (PostgreSQL), else a throwaway SQLite file. Prints a Markdown table.
 """
@@ -34,6 +37,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 N_INTAKE = int(os.environ.get("BENCH_INTAKE", "500"))
 N_OPEN = int(os.environ.get("BENCH_OPEN", "2000"))
+N_SEND = int(os.environ.get("BENCH_SEND", "300"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "50"))
 TOKEN = "bench-token"  # noqa: S105
 
@@ -130,7 +134,54 @@ def run() -> list[tuple[str, str, str]]:
             f"p50 {statistics.median(samples):.1f} ms, p95 {percentile(samples, 95):.1f} ms",
         )
     )
+    rows.append(bench_send(section))
     return rows
+
+
+def bench_send(section: object) -> tuple[str, str, str]:
+    from django.utils import timezone
+    from meldinger import services
+    from meldinger.models import Message
+    from meldinger.sending import send_message
+    from meldinger.services import Composed, queue_message
+
+    from tests.conftest import TWILIO_TEST_ACCOUNT, TWILIO_TEST_FROM, TWILIO_TEST_TOKEN
+    from tests.fakes.twilio_server import FakeTwilio
+
+    fake = FakeTwilio(TWILIO_TEST_ACCOUNT, TWILIO_TEST_TOKEN).start()
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = TWILIO_TEST_ACCOUNT
+    settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
+    settings.TWILIO_FROM_NUMBER = TWILIO_TEST_FROM
+    settings.TWILIO_API_BASE_URL = fake.url
+    text = "Blodprøvene er fine. Neste time er torsdag kl. 09:30."
+    hand_over, services.enqueue = services.enqueue, lambda pk: None  # sent below, not at commit
+    ids = [
+        queue_message(
+            section=section,  # type: ignore[arg-type]
+            kind="doctor_notice",  # no consent or quiet hours to look up: the sending itself
+            to_phone=f"+4790{i:06d}",
+            composed=Composed(text, text, False, None, None),
+            language="nb",
+            now=timezone.now(),
+            idempotency_key=f"bench-send-{i}",
+        ).pk
+        for i in range(N_SEND)
+    ]
+    services.enqueue = hand_over
+    assert Message.objects.filter(pk__in=ids, status="queued").count() == N_SEND
+    start = time.perf_counter()
+    for pk in ids:
+        assert send_message(pk) == "sent"
+    elapsed = time.perf_counter() - start
+    fake.stop()
+    assert Message.objects.filter(pk__in=ids, status="sent").count() == N_SEND
+    assert len(fake.messages) == N_SEND
+    return (
+        "send",
+        f"{N_SEND} queued messages sent, one worker, fake Twilio on loopback",
+        f"{N_SEND / elapsed:.0f} /s ({elapsed / N_SEND * 1000:.1f} ms each)",
+    )
 
 
 if __name__ == "__main__":
