@@ -160,3 +160,32 @@ def _empty_console_outbox() -> Any:
     sms.OUTBOX.clear()
     yield
     sms.OUTBOX.clear()
+
+
+@pytest.fixture
+def broker() -> Any:
+    """A `redis-server` of the test's own, to kill and restart (tests/processes.py)."""
+    from tests.processes import RedisServer
+
+    if not RedisServer.available():
+        pytest.skip("needs redis-server (.ci/run has it)")
+    redis = RedisServer().start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def workers() -> Any:
+    """Start real `celery worker` processes: `workers(env, name)`; all stopped afterwards."""
+    from tests.processes import CeleryWorker
+
+    started: list[CeleryWorker] = []
+
+    def start(env: dict[str, str], name: str) -> CeleryWorker:
+        worker = CeleryWorker(env, name).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

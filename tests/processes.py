@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tests.conftest import TWILIO_TEST_TOKEN
+from tests.conftest import TWILIO_TEST_ACCOUNT, TWILIO_TEST_FROM, TWILIO_TEST_TOKEN
 
 BACKEND = Path(__file__).resolve().parents[1] / "backend"
 COORDINATOR_PHONE = "+4755000000"
@@ -235,3 +235,27 @@ class DaphneServer:
 
     def stop(self) -> None:
         stop(self.process)
+
+
+def worker_env(broker: RedisServer, twilio_url: str, **overrides: str) -> dict[str, str]:
+    """A worker's environment: the test's Redis as broker, Twilio at `twilio_url` (the fake)."""
+    return service_env(
+        REDIS_URL=broker.url,
+        CHANNEL_PREFIX=f"worker-test-{broker.port}",
+        CELERY_TASK_ALWAYS_EAGER="false",
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=TWILIO_TEST_ACCOUNT,
+        TWILIO_AUTH_TOKEN=TWILIO_TEST_TOKEN,
+        TWILIO_FROM_NUMBER=TWILIO_TEST_FROM,
+        TWILIO_API_BASE_URL=twilio_url,
+        PUBLIC_BASE_URL="https://kontaktpunkt.example.test",
+        **overrides,
+    )
+
+
+def send_task(broker: RedisServer, name: str, *args: object) -> None:
+    """Publish a task to the test's Redis, as the web process or beat does."""
+    from celery import Celery
+
+    with Celery("test-producer", broker=broker.url, set_as_current=False) as app:
+        app.send_task(name, args=args)

@@ -11,67 +11,19 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from celery import Celery
 from django.utils import timezone
 from meldinger import tasks
 from meldinger.models import Message
 
-from tests.conftest import TWILIO_TEST_ACCOUNT, TWILIO_TEST_FROM, TWILIO_TEST_TOKEN
 from tests.factories import ContactFactory
-from tests.fakes.twilio_server import FakeTwilio
-from tests.processes import CeleryWorker, RedisServer, service_env, wait_for
+from tests.processes import send_task, wait_for, worker_env
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not RedisServer.available(), reason="needs redis-server (.ci/run has it)"),
-]
-
-
-@pytest.fixture
-def broker():
-    redis = RedisServer().start()
-    yield redis
-    redis.stop()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def twilio(fake_twilio_server):
     return fake_twilio_server
-
-
-@pytest.fixture
-def workers():
-    started: list[CeleryWorker] = []
-
-    def start(env: dict[str, str], name: str) -> CeleryWorker:
-        worker = CeleryWorker(env, name).start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-def worker_env(broker: RedisServer, twilio: FakeTwilio, **overrides: str) -> dict[str, str]:
-    return service_env(
-        REDIS_URL=broker.url,
-        CHANNEL_PREFIX=f"worker-test-{broker.port}",
-        CELERY_TASK_ALWAYS_EAGER="false",
-        SMS_BACKEND="twilio",
-        TWILIO_ACCOUNT_SID=TWILIO_TEST_ACCOUNT,
-        TWILIO_AUTH_TOKEN=TWILIO_TEST_TOKEN,
-        TWILIO_FROM_NUMBER=TWILIO_TEST_FROM,
-        TWILIO_API_BASE_URL=twilio.url,
-        PUBLIC_BASE_URL="https://kontaktpunkt.example.test",
-        **overrides,
-    )
-
-
-def send_task(broker: RedisServer, name: str, *args: object) -> None:
-    """Publish a task to the test's Redis, as the web process does."""
-    with Celery("test-producer", broker=broker.url, set_as_current=False) as app:
-        app.send_task(name, args=args)
 
 
 @pytest.fixture
@@ -93,7 +45,7 @@ def wait_for_status(message: Message, status: str, timeout: float = 30) -> Messa
 def test_a_worker_killed_right_after_twilio_accepted_sends_once(
     broker, twilio, workers, queued, mother, hand_over_to_broker
 ):
-    env = worker_env(broker, twilio, MESSAGE_SEND_LEASE_SECONDS="2", TWILIO_TIMEOUT_SECONDS="1")
+    env = worker_env(broker, twilio.url, MESSAGE_SEND_LEASE_SECONDS="2", TWILIO_TIMEOUT_SECONDS="1")
     first = workers(env, "first")
     accepted = threading.Event()
 
@@ -127,7 +79,7 @@ def test_redis_restarted_with_a_task_in_its_queue_loses_no_message(
     father = ContactFactory(patient=patient, phone="+4791000002", language="nb", sms_consent=True)
     env = worker_env(
         broker,
-        twilio,
+        twilio.url,
         MESSAGE_SEND_LEASE_SECONDS="30",
         TWILIO_TIMEOUT_SECONDS="20",
         OUTBOX_STUCK_SECONDS="1",
