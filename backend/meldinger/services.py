@@ -426,7 +426,7 @@ def sweep_outbox(now: dt.datetime | None = None) -> dict[str, int]:
     """Release scheduled messages that are due, and hand stuck ones to a worker again:
     queued ones no worker took, and sends whose lease ran out (the task reconciles first)."""
     now = now or timezone.now()
-    counts = {"released": 0, "requeued": 0, "reconcile": 0}
+    counts = {"released": 0, "no_consent": 0, "requeued": 0, "reconcile": 0}
     due = Message.objects.filter(status=MessageStatus.SCHEDULED, scheduled_for__lte=now)
     for pk in due.values_list("pk", flat=True)[:500]:
         with transaction.atomic():
@@ -437,6 +437,14 @@ def sweep_outbox(now: dt.datetime | None = None) -> dict[str, int]:
             if wait is not None:
                 message.scheduled_for = wait
                 message.save(update_fields=["scheduled_for"])
+                continue
+            if message.kind in UNSOLICITED and not _consent_stands(message):
+                # Consent withdrawn since the message was made (a plan runs for a year).
+                message.status, message.status_at = MessageStatus.CANCELLED, now
+                message.error_reason = "no_consent"
+                message.save(update_fields=["status", "status_at", "error_reason"])
+                publish_status(message)
+                counts["no_consent"] += 1
                 continue
             if message.plan_id is not None:
                 from .plans import refresh_before_release
@@ -460,6 +468,12 @@ def sweep_outbox(now: dt.datetime | None = None) -> dict[str, int]:
             enqueue(pk)
         counts["reconcile"] += 1
     return counts
+
+
+def _consent_stands(message: Message) -> bool:
+    if message.contact_id is None:
+        return True
+    return Contact.objects.filter(pk=message.contact_id, sms_consent=True).exists()
 
 
 def cancel_waiting(messages: Any, now: dt.datetime) -> int:

@@ -205,3 +205,32 @@ def test_a_plan_message_goes_with_the_coordinator_and_number_of_the_day_it_is_se
     assert "+4723999999" in sent.body
     # The rest of the plan still shows what it will say, and is rendered again in its turn.
     assert "Hanne Koordinator" in plans.plan_messages(plan)[1].body
+
+
+def test_consent_withdrawn_after_the_plan_was_made_stops_what_has_not_gone(
+    api_as, patient, mother, oslo_coordinator, coordinator, django_capture_on_commit_callbacks
+):
+    from core import sms
+
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        plan = plans.create_plan(
+            patient=patient,
+            contact=mother,
+            start_date=dt.date(2026, 11, 20),
+            municipality=oslo_coordinator,
+            by=coordinator,
+        )
+    withdrawn = api_as(coordinator).patch(
+        f"/api/contacts/{mother.pk}/", {"sms_consent": False}, format="json"
+    )
+    assert withdrawn.status_code == 200
+    first = plans.plan_messages(plan)[0]
+    with (
+        time_machine.travel(first.scheduled_for + dt.timedelta(minutes=1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        counts = sweep_outbox()
+    assert (counts["released"], counts["no_consent"]) == (0, 1)
+    first.refresh_from_db()
+    assert (first.status, first.error_reason) == ("cancelled", "no_consent")
+    assert sms.OUTBOX == []
