@@ -110,6 +110,7 @@ class Command(BaseCommand):
             self._roster(section, users)
             self._messaging()
         self._inquiries(section, users, patients)
+        self._follow_up(users, patients[0])
         self.stdout.write(self.style.SUCCESS("Demodata klar. Brukere (passord «demo»):"))
         for username, first, last, role, _phone, title in USERS:
             self.stdout.write(f"  {username:<13} {first} {last}, {title} ({role})")
@@ -130,6 +131,21 @@ class Command(BaseCommand):
             MunicipalCoordinator.objects.get_or_create(
                 municipality_number=row["municipality_number"], defaults=row
             )
+
+    def _follow_up(self, users: dict[str, Any], patient: Any) -> None:
+        """Emma's Pakkeforløp hjem plan, from a diagnosis three weeks ago (on her inquiry page)."""
+        from meldinger import plans
+        from meldinger.models import FollowUpPlan, MunicipalCoordinator
+
+        if FollowUpPlan.objects.filter(patient=patient).exists():
+            return
+        plans.create_plan(
+            patient=patient,
+            contact=patient.contacts.order_by("pk").first(),
+            start_date=timezone.localdate() - dt.timedelta(weeks=3),
+            municipality=MunicipalCoordinator.objects.get(municipality_number="0301"),
+            by=users["koordinator1"],
+        )
 
     def _section(self) -> Section:
         section, _ = Section.objects.get_or_create(
