@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.conf import settings
 
 from tests.conftest import TWILIO_TEST_ACCOUNT, TWILIO_TEST_FROM, TWILIO_TEST_TOKEN
@@ -103,20 +104,23 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: self.command("PING") == "+PONG", 10, "redis-server to answer")
+        wait_for(self.answers, 10, "redis-server to answer")
         return self
 
-    def command(self, *words: str) -> str:
-        """One command in Redis's inline protocol; the first line of the answer."""
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+
+    def answers(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall((" ".join(words) + "\r\n").encode())
-                return sock.recv(1024).decode().split("\r\n", 1)[0]
-        except OSError:
-            return ""
+            with self.client() as client:
+                return bool(client.ping())
+        except redis.ConnectionError:
+            return False
 
     def queue_length(self, queue: str = "celery") -> int:
-        return int(self.command("LLEN", queue).lstrip(":"))
+        """Tasks waiting in Celery's default queue."""
+        with self.client() as client:
+            return int(client.llen(queue))
 
     def kill(self) -> None:
         kill(self.process)
@@ -221,17 +225,18 @@ class DaphneServer:
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("daphne did not start in 30 s")
+        wait_for(self.healthy, 30, "daphne to answer /healthz")
+        return self
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"daphne exited: {self.log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
 
     def stop(self) -> None:
         stop(self.process)
