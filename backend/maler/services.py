@@ -59,6 +59,12 @@ def current_version(template: MessageTemplate, language: str) -> TemplateVersion
 
 
 @transaction.atomic
+def mark_used(version: TemplateVersion | None) -> None:
+    """A message was made from this version: from now on it can never be edited."""
+    if version is not None and not version.used:
+        TemplateVersion.objects.filter(pk=version.pk).update(used=True)
+
+
 def create_template(
     *, key: str, name: str, category: str, sensitive: bool, user: Any = None
 ) -> MessageTemplate:

@@ -25,6 +25,7 @@ from core.exceptions import DomainError, InvalidInput
 from henvendelser.models import Contact, Patient
 from maler import gsm
 from maler.models import TemplateVersion
+from maler.services import mark_used
 
 from .models import FollowUpPlan, Kind, Message, MunicipalCoordinator
 from .rules import OSLO
@@ -171,8 +172,7 @@ def refresh_before_release(message: Message) -> None:
     message.save(
         update_fields=["body", "content", "template_version", "encoding", "segments", "to_phone"]
     )
-    if composed.version is not None and not composed.version.used:
-        TemplateVersion.objects.filter(pk=composed.version.pk).update(used=True)
+    mark_used(composed.version)
 
 
 def cancel_plan(*, plan_id: int, by: Any, now: dt.datetime | None = None) -> FollowUpPlan:

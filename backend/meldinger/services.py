@@ -231,8 +231,7 @@ def queue_message(
         created_at=now,
         created_by=created_by,
     )
-    if composed.version is not None and not composed.version.used:
-        TemplateVersion.objects.filter(pk=composed.version.pk).update(used=True)
+    templates.mark_used(composed.version)
     if composed.link_token is not None:
         securelinks.create(message=message, token=composed.link_token, now=now)
     if not waits:
