@@ -41,6 +41,18 @@ def _celery_in_process() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Any:
+    """Each test gets its own channel layer object. A Redis layer binds its receive lock to the
+    event loop that first receives; a socket a failed test left open would otherwise hold it,
+    and the next test's loop would find it bound to a dead loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _twilio_settings(settings: Any) -> None:
     settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
     settings.PUBLIC_BASE_URL = "https://kontaktpunkt.example.test"
