@@ -47,6 +47,11 @@ class AlreadyEscalated(DomainError):
     status = 409
 
 
+class PlanExists(DomainError):
+    code = "plan_exists"
+    status = 409
+
+
 class InvalidInput(DomainError):
     code = "validation_error"
     status = 400

@@ -17,6 +17,8 @@ QUEUE_READERS = (COORDINATOR, SECRETARY, LEAD, DOCTOR)
 INQUIRY_LOGGERS = (COORDINATOR, SECRETARY, LEAD)
 # Who works inquiries: claim, release, close.
 INQUIRY_WORKERS = (COORDINATOR, LEAD)
+# Who may ask a doctor (escalate an inquiry).
+ESCALATORS = (COORDINATOR, LEAD)
 # Who may add notes to an inquiry's timeline.
 NOTE_WRITERS = (COORDINATOR, SECRETARY, LEAD, DOCTOR)
 # Who may register and change patients and contacts.

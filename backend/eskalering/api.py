@@ -32,7 +32,7 @@ def _doctors() -> Any:
 def _visible(request: Request) -> Any:
     return Escalation.objects.filter(
         section_id__in=roles.user_section_ids(request.user)
-    ).select_related("doctor", "created_by", "inquiry")
+    ).select_related("doctor", "created_by", "inquiry", "inquiry__contact")
 
 
 def _audit(request: Request, action: str, escalations: list[Escalation]) -> None:

@@ -29,7 +29,7 @@ def _snapshot(user: Any, ip: str | None) -> dict[str, Any]:
     seq = max((realtime.current_seq(s) for s in sections), default=0)
     escalations = list(
         Escalation.objects.filter(doctor=user, state__in=OPEN_STATES, section_id__in=sections)
-        .select_related("doctor", "created_by", "inquiry")
+        .select_related("doctor", "created_by", "inquiry", "inquiry__contact")
         .order_by("acknowledge_due_at", "pk")
     )
     with audit.origin_as("ws", ip):

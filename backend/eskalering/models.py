@@ -46,7 +46,7 @@ class RosterShift(models.Model):
 
 
 class State(models.TextChoices):
-    OPEN = "open", _("sendt")
+    OPEN = "open", _("sendt, ikke sett")
     ACKNOWLEDGED = "acknowledged", _("sett av lege")
     ANSWERED = "answered", _("besvart")
 

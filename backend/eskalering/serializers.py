@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from henvendelser.serializers import UserRefSerializer
+from triage.urgency import urgency_of_inquiry
 
 from .models import Escalation
 
@@ -10,6 +11,8 @@ from .models import Escalation
 class EscalationSerializer(serializers.ModelSerializer):
     doctor = UserRefSerializer()
     created_by = UserRefSerializer(allow_null=True)
+    urgency = serializers.SerializerMethodField()
+    inquiry_phone = serializers.SerializerMethodField()
 
     class Meta:
         model = Escalation
@@ -21,6 +24,8 @@ class EscalationSerializer(serializers.ModelSerializer):
             "doctor",
             "question",
             "grade",
+            "urgency",
+            "inquiry_phone",
             "triage",
             "context",
             "state",
@@ -35,6 +40,17 @@ class EscalationSerializer(serializers.ModelSerializer):
             "level",
             "coordinator_alerted_at",
         ]
+
+    def get_urgency(self, escalation: Escalation) -> dict[str, object]:
+        """How urgent the inquiry is now (triage.urgency), which can be more than the grade
+        the escalation was sent with."""
+        return urgency_of_inquiry(escalation.inquiry).as_dict()
+
+    def get_inquiry_phone(self, escalation: Escalation) -> str:
+        """The number the family called or texted from, for a doctor who rings them back."""
+        inquiry = escalation.inquiry
+        contact = inquiry.contact
+        return inquiry.caller_phone or (contact.phone if contact is not None else "")
 
 
 class EscalationSummarySerializer(serializers.ModelSerializer):

@@ -34,6 +34,7 @@ from henvendelser.services._common import (
     touch_and_publish,
 )
 from triage.deadlines import deadline_for
+from triage.urgency import urgency_of_inquiry
 
 from .models import Breach, DoctorNotice, Escalation, RosterRole, RosterShift, State, Target
 
@@ -219,9 +220,9 @@ def escalate_inquiry(
         raise AlreadyEscalated(_("Henvendelsen venter allerede på svar fra lege."))
     new_status = lifecycle.next_status("escalate", inquiry.status)
     chosen = resolve_doctor(inquiry=inquiry, target=target, doctor=doctor, at=now)
-    # Untriaged: a flagged text counts as red, anything else as amber, until assessed.
-    grade = inquiry.grade or ("red" if inquiry.alarm else "amber")
-    acknowledge_by, answer_by = deadlines(grade=grade, at=now, section=inquiry.section)
+    acknowledge_by, answer_by = deadlines(
+        grade=urgency_of_inquiry(inquiry).deadline_grade, at=now, section=inquiry.section
+    )
     escalation = Escalation.objects.create(
         inquiry=inquiry,
         section_id=inquiry.section_id,
@@ -488,7 +489,8 @@ def _handle_overdue(escalation_id: int, now: dt.datetime) -> str | None:
 
 def _re_escalate(escalation: Escalation, on_call: Any, deadline: str, now: dt.datetime) -> None:
     previous = escalation.doctor_id
-    grade = escalation.grade or "amber"
+    # The inquiry as it is now: assessed since, or flagged by a new text, it counts as that.
+    grade = urgency_of_inquiry(escalation.inquiry).deadline_grade
     escalation.doctor = on_call
     escalation.level = 1
     escalation.state = State.OPEN

@@ -157,6 +157,9 @@ class PatientListCreateApi(APIView):
 
     def get(self, request: Request) -> Response:
         qs = selectors.patients_for(request.user).order_by("last_name", "first_name", "pk")
+        term = (request.query_params.get("search") or "").strip()[:100]
+        if term:
+            qs = selectors.search_patients(qs, term)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self) or []
         _audit_patient_reads(request, "patient.list", page)
@@ -388,7 +391,7 @@ class InquiryDetailApi(APIView):
 
             raise NotFound() from None
         _audit_inquiry_reads(request, "inquiry.read", [inquiry])
-        return Response(InquiryDetailSerializer(inquiry).data)
+        return Response(InquiryDetailSerializer(inquiry, context={"user": request.user}).data)
 
 
 def visible_inquiry_id(request: Request, pk: int) -> int:
@@ -402,7 +405,7 @@ def visible_inquiry_id(request: Request, pk: int) -> int:
 
 def _detail_response(request: Request, inquiry_id: int) -> Response:
     inquiry = selectors.inquiry_detail(user=request.user, inquiry_id=inquiry_id)
-    return Response(InquiryDetailSerializer(inquiry).data)
+    return Response(InquiryDetailSerializer(inquiry, context={"user": request.user}).data)
 
 
 class InquiryClaimApi(APIView):

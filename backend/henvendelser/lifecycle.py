@@ -23,7 +23,10 @@ NEW, IN_PROGRESS, AWAITING, ANSWERED, CLOSED = (
 TRANSITIONS: dict[str, dict[str, str]] = {
     "claim": {NEW: IN_PROGRESS, IN_PROGRESS: IN_PROGRESS, AWAITING: AWAITING, ANSWERED: ANSWERED},
     "release": {IN_PROGRESS: NEW, AWAITING: AWAITING, ANSWERED: ANSWERED},
-    "escalate": {NEW: AWAITING, IN_PROGRESS: AWAITING},
+    # A doctor's answer can be needed in every open state: also after the family has had a
+    # reply ("we are asking the doctor"), or when the family writes again after an answer.
+    # Waiting for a doctor already is refused by the escalation service (one open at a time).
+    "escalate": {NEW: AWAITING, IN_PROGRESS: AWAITING, ANSWERED: AWAITING},
     "doctor_answered": {AWAITING: IN_PROGRESS},
     # A reply while a doctor is working on it ("we are asking the doctor") keeps it waiting.
     "reply_sent": {NEW: ANSWERED, IN_PROGRESS: ANSWERED, ANSWERED: ANSWERED, AWAITING: AWAITING},
@@ -52,3 +55,7 @@ def next_status(action: str, current: str) -> str:
 
 def is_open(status: str) -> bool:
     return status != CLOSED
+
+
+def allows(action: str, current: str) -> bool:
+    return current in TRANSITIONS[action]

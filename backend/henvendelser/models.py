@@ -175,9 +175,9 @@ class Inquiry(models.Model):
 
 class EntryKind(models.TextChoices):
     CREATED = "created", _("opprettet")
-    SMS_IN = "sms_in", _("SMS inn")
-    SMS_OUT = "sms_out", _("SMS ut")
-    CALL_IN = "call_in", _("telefon inn")
+    SMS_IN = "sms_in", _("SMS fra familien")
+    SMS_OUT = "sms_out", _("SMS til familien")
+    CALL_IN = "call_in", _("anrop")
     CALL_MISSED = "call_missed", _("ubesvart anrop")
     VOICEMAIL = "voicemail", _("talemelding")
     CALL_ENDED = "call_ended", _("samtale avsluttet")
@@ -188,11 +188,11 @@ class EntryKind(models.TextChoices):
     CLOSED = "closed", _("lukket")
     ASSESSMENT = "assessment", _("triage")
     ESCALATED = "escalated", _("eskalert til lege")
-    ESCALATION_ACKNOWLEDGED = "escalation_ack", _("lege har sett")
+    ESCALATION_ACKNOWLEDGED = "escalation_ack", _("legen har sett")
     DOCTOR_ANSWER = "doctor_answer", _("svar fra lege")
     ESCALATION_REASSIGNED = "escalation_moved", _("sendt til annen lege")
     ESCALATION_OVERDUE = "escalation_late", _("frist for lege passert")
-    WEB_IN = "web_in", _("svar fra sikker side")
+    WEB_IN = "web_in", _("svar fra familien på sikker side")
 
 
 class TimelineEntry(models.Model):

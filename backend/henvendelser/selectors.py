@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
-from django.db.models import (
-    Case,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from core import roles
+from triage.urgency import RANK_ANNOTATION
 
-from .models import Contact, Grade, Inquiry, Patient, Status, TimelineEntry
+from .actions import INBOUND_KINDS
+from .models import Contact, Inquiry, Patient, Status, TimelineEntry
 
-# Queue order (DESIGN.md §4): red, amber, green, not yet triaged. An inquiry whose text tripped
-# the alarm-word screen since it was last assessed counts as a possible red until someone
-# assesses it (again).
-GRADE_RANK = Case(
-    When(grade=Grade.RED, then=Value(0)),
-    When(alarm=True, then=Value(0)),
-    When(grade=Grade.AMBER, then=Value(1)),
-    When(grade=Grade.GREEN, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
+# Queue order (DESIGN.md §4): by urgency (triage.urgency), then longest waiting first.
 
 
 def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
@@ -40,8 +24,12 @@ def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
     from meldinger.models import Message
 
     latest_message = Message.objects.filter(inquiry=OuterRef("pk")).order_by("-created_at", "-pk")
+    latest_inbound = TimelineEntry.objects.filter(
+        inquiry=OuterRef("pk"), kind__in=INBOUND_KINDS
+    ).order_by("-at", "-pk")
     return qs.annotate(
-        last_message_status_value=Subquery(latest_message.values("status")[:1])
+        last_message_status_value=Subquery(latest_message.values("status")[:1]),
+        latest_text_value=Subquery(latest_inbound.values("text")[:1]),
     ).prefetch_related(
         Prefetch(
             "escalations",
@@ -55,6 +43,25 @@ def patients_for(user: Any) -> QuerySet[Patient]:
     return Patient.objects.filter(section_id__in=roles.user_section_ids(user)).select_related(
         "responsible_doctor"
     )
+
+
+def search_patients(qs: QuerySet[Patient], term: str) -> QuerySet[Patient]:
+    """Patients whose name has every word of `term`, or whose contact has that phone number
+    (digits compared, so "917 00 001" finds +4791700001), or born that day (dd.mm.yyyy)."""
+    wanted = Q()
+    words = term.split()
+    for word in words:
+        wanted &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    digits = re.sub(r"\D", "", term)
+    if len(digits) >= 5 and not re.search(r"[^\d\s+().-]", term):
+        wanted |= Q(contacts__phone__endswith=digits[-8:])
+    try:
+        born = dt.datetime.strptime(term, "%d.%m.%Y").date()
+    except ValueError:
+        born = None
+    if born is not None:
+        wanted |= Q(birth_date=born)
+    return qs.filter(wanted).distinct()
 
 
 def contacts_of(patient: Patient) -> QuerySet[Contact]:
@@ -103,8 +110,8 @@ def queue(
         qs = qs.exclude(status=Status.CLOSED)
     return (
         with_escalations(qs)
-        .annotate(grade_rank=GRADE_RANK)
-        .order_by("grade_rank", "created_at", "pk")
+        .annotate(urgency_rank=RANK_ANNOTATION)
+        .order_by("urgency_rank", "created_at", "pk")
     )
 
 
@@ -114,14 +121,14 @@ def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
         with_escalations(Inquiry.objects.filter(section_id=section_id))
         .exclude(status=Status.CLOSED)
         .select_related("patient", "contact", "claimed_by")
-        .annotate(grade_rank=GRADE_RANK)
-        .order_by("grade_rank", "created_at", "pk")[:limit]
+        .annotate(urgency_rank=RANK_ANNOTATION)
+        .order_by("urgency_rank", "created_at", "pk")[:limit]
     )
 
 
 def inquiry_detail(*, user: Any, inquiry_id: int) -> Inquiry:
     return (
-        inquiries_for(user)
+        with_escalations(inquiries_for(user))
         .prefetch_related(
             Prefetch("entries", queryset=TimelineEntry.objects.select_related("author"))
         )

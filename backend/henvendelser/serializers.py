@@ -6,7 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .models import Inquiry, TimelineEntry
+from triage.urgency import urgency_of_inquiry
+
+from . import actions
+from .models import EntryKind, Inquiry, TimelineEntry
+
+PREVIEW_CHARS = 160
 
 
 def display_name(user: Any) -> str | None:
@@ -30,6 +35,8 @@ class InquiryRowSerializer(serializers.ModelSerializer):
     claimed_by = UserRefSerializer(allow_null=True)
     escalation = serializers.SerializerMethodField()
     last_message_status = serializers.SerializerMethodField()
+    urgency = serializers.SerializerMethodField()
+    latest_text = serializers.SerializerMethodField()
 
     class Meta:
         model = Inquiry
@@ -51,6 +58,7 @@ class InquiryRowSerializer(serializers.ModelSerializer):
             "grade",
             "alarm",
             "alarm_terms",
+            "urgency",
             "needs_callback",
             "claimed_by",
             "claimed_at",
@@ -60,10 +68,15 @@ class InquiryRowSerializer(serializers.ModelSerializer):
             "closed_at",
             "escalation",
             "last_message_status",
+            "latest_text",
         ]
 
     def get_patient_name(self, inquiry: Inquiry) -> str | None:
         return inquiry.patient.full_name if inquiry.patient else None
+
+    def get_urgency(self, inquiry: Inquiry) -> dict[str, object]:
+        """Rank (queue order), key and label from the one rule in triage.urgency."""
+        return urgency_of_inquiry(inquiry).as_dict()
 
     def get_contact_name(self, inquiry: Inquiry) -> str | None:
         return inquiry.contact.name if inquiry.contact else None
@@ -75,14 +88,22 @@ class InquiryRowSerializer(serializers.ModelSerializer):
         """The latest escalation: state, doctor and when it is due."""
         from eskalering.serializers import EscalationSummarySerializer
 
-        prefetched = getattr(inquiry, "escalations_latest_first", None)
-        if prefetched is not None:
-            latest = prefetched[0] if prefetched else None
-        else:
-            latest = (
-                inquiry.escalations.select_related("doctor").order_by("-created_at", "-pk").first()
-            )
+        latest = actions.latest_escalation(inquiry)
         return None if latest is None else dict(EscalationSummarySerializer(latest).data)
+
+    def get_latest_text(self, inquiry: Inquiry) -> str:
+        """The family's newest words, shortened, for the queue's preview."""
+        if hasattr(inquiry, "latest_text_value"):
+            text = inquiry.latest_text_value or ""
+        else:
+            text = (
+                inquiry.entries.filter(kind__in=actions.INBOUND_KINDS)
+                .order_by("-at", "-pk")
+                .values_list("text", flat=True)
+                .first()
+                or ""
+            )
+        return text[:PREVIEW_CHARS]
 
     def get_last_message_status(self, inquiry: Inquiry) -> str | None:
         """The delivery status of the latest message sent on the inquiry (annotated in lists)."""
@@ -102,8 +123,53 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
 
 
 class InquiryDetailSerializer(InquiryRowSerializer):
+    """The inquiry page's whole picture. `actions` needs the reader in the context as `user`."""
+
     entries = TimelineEntrySerializer(many=True, read_only=True)
     resolution = serializers.CharField()
+    actions = serializers.SerializerMethodField()
+    doctor_needed = serializers.SerializerMethodField()
+    doctor_answer = serializers.SerializerMethodField()
+    latest_inbound = serializers.SerializerMethodField()
 
     class Meta(InquiryRowSerializer.Meta):
-        fields = [*InquiryRowSerializer.Meta.fields, "resolution", "entries"]
+        fields = [
+            *InquiryRowSerializer.Meta.fields,
+            "resolution",
+            "actions",
+            "doctor_needed",
+            "doctor_answer",
+            "latest_inbound",
+            "entries",
+        ]
+
+    def get_actions(self, inquiry: Inquiry) -> list[str]:
+        return actions.available_actions(inquiry=inquiry, user=self.context["user"])
+
+    def get_doctor_needed(self, inquiry: Inquiry) -> bool:
+        return actions.doctor_needed_now(inquiry, list(inquiry.entries.all()))
+
+    def get_doctor_answer(self, inquiry: Inquiry) -> dict[str, Any] | None:
+        """The latest doctor's answer, for the top of the page."""
+        answered = [e for e in inquiry.entries.all() if e.kind == EntryKind.DOCTOR_ANSWER]
+        if not answered:
+            return None
+        entry = answered[-1]
+        return {
+            "text": entry.text,
+            "at": entry.at.isoformat(),
+            "doctor": UserRefSerializer(entry.author).data if entry.author else None,
+            "patient_must_come_in": bool((entry.data or {}).get("patient_must_come_in")),
+        }
+
+    def get_latest_inbound(self, inquiry: Inquiry) -> dict[str, Any] | None:
+        entry = actions.latest_inbound(list(inquiry.entries.all()))
+        if entry is None:
+            return None
+        return {
+            "id": entry.pk,
+            "kind": entry.kind,
+            "at": entry.at.isoformat(),
+            "text": entry.text,
+            "alarm_terms": list((entry.data or {}).get("alarm_terms") or []),
+        }

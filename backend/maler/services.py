@@ -123,6 +123,8 @@ class Preview:
             **self.length.as_dict(),
             "missing": self.rendered.missing,
             "unknown": self.rendered.unknown,
+            # Sent only with every variable filled in (the reply refuses it otherwise).
+            "sendable": self.rendered.complete,
         }
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,13 +15,14 @@ from rest_framework.views import APIView
 
 from core import audit, roles
 from core.api import StrictInputSerializer, role_permission, validated
+from core.exceptions import InvalidInput
 from henvendelser import selectors
 from henvendelser.api import ByMethod, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
 from maler.services import LANGUAGE_CODES
 
-from . import plans, services
-from .models import FollowUpPlan, Message, MunicipalCoordinator
+from . import plans, securelinks, services
+from .models import FollowUpPlan, Message, MunicipalCoordinator, SecureLink
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -27,6 +30,7 @@ class MessageSerializer(serializers.ModelSerializer):
     created_by = UserRefSerializer(allow_null=True)
     # A sensitive message's content is shown to staff, never put in the SMS.
     to = serializers.CharField(source="to_phone")
+    secure_link = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -54,7 +58,22 @@ class MessageSerializer(serializers.ModelSerializer):
             "created_by",
             "sent_at",
             "delivered_at",
+            "secure_link",
         ]
+
+    def get_secure_link(self, message: Message) -> dict[str, Any] | None:
+        """Whether the family has read a sensitive message (or is locked out); no token."""
+        if not message.sensitive:
+            return None
+        try:
+            link = message.secure_link
+        except SecureLink.DoesNotExist:
+            return None
+        return {
+            "state": securelinks.state(link, timezone.now()),
+            "opened_at": link.first_opened_at.isoformat() if link.first_opened_at else None,
+            "expires_at": link.expires_at.isoformat(),
+        }
 
     def get_template(self, message: Message) -> dict[str, Any] | None:
         version = message.template_version
@@ -67,8 +86,22 @@ class MessageSerializer(serializers.ModelSerializer):
         }
 
 
+def idempotency_key(request: Request) -> str | None:
+    """The `Idempotency-Key` header, scoped to the user: the same key from the same person is
+    the same request; refused if it is too long to be a key."""
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if not key:
+        return None
+    if len(key) > 64:
+        raise InvalidInput(
+            _("Idempotency-Key er for lang (høyst 64 tegn)."),
+            fields={"Idempotency-Key": ["too_long"]},
+        )
+    return f"{request.user.pk}:{key}"
+
+
 def _messages() -> Any:
-    return Message.objects.select_related("template_version__template", "created_by")
+    return Message.objects.select_related("template_version__template", "created_by", "secure_link")
 
 
 def _audit_messages(request: Request, action: str, messages: list[Message]) -> None:
@@ -110,12 +143,26 @@ class InquiryRepliesApi(APIView):
         message, created = services.create_reply(
             inquiry_id=pk,
             by=request.user,
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=idempotency_key(request),
             **data,
         )
         return Response(
             MessageSerializer(_messages().get(pk=message.pk)).data, status=201 if created else 200
         )
+
+
+class FreeTextPreviewApi(APIView):
+    """`POST /api/messages/preview/`: `text` → `encoding`, `characters`, `segments`, and
+    `sendable` with the `problems` that would refuse it."""
+
+    permission_classes = [role_permission(*roles.MESSAGE_SENDERS)]
+
+    class InputSerializer(StrictInputSerializer):
+        text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=20_000)
+
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        return Response(services.preview_free_text(data["text"]))
 
 
 class InquiryMessagesApi(APIView):
@@ -226,15 +273,16 @@ class PatientFollowUpsApi(APIView):
         patient = get_object_or_404(selectors.patients_for(request.user), pk=pk)
         data = validated(self.InputSerializer, request.data)
         contact = get_object_or_404(patient.contacts.all(), pk=data["contact"])
-        plan = plans.create_plan(
+        plan, created = plans.create_plan(
             patient=patient,
             contact=contact,
             start_date=data["start_date"],
             municipality=data["municipality"],
             kind=data["kind"],
             by=request.user,
+            idempotency_key=idempotency_key(request),
         )
-        return Response(FollowUpPlanSerializer(plan).data, status=201)
+        return Response(FollowUpPlanSerializer(plan).data, status=201 if created else 200)
 
 
 class FollowUpCancelApi(APIView):

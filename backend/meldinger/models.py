@@ -82,6 +82,8 @@ class FollowUpPlan(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The page's key for one press of "Lag plan": a repeat returns the plan made the first time.
+    idempotency_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -16,18 +16,19 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import audit
-from core.exceptions import DomainError, InvalidInput
+from core.exceptions import DomainError, InvalidInput, PlanExists
+from core.realtime import lock_section
 from henvendelser.models import Contact, Patient
 from maler import gsm
 from maler.models import TemplateVersion
 from maler.services import mark_used
 
-from .models import FollowUpPlan, Kind, Message, MunicipalCoordinator
+from .models import FollowUpPlan, Kind, Message, MessageStatus, MunicipalCoordinator
 from .rules import OSLO
 from .services import cancel_waiting, check_may_text, compose, queue_message
 
@@ -80,9 +81,17 @@ def create_plan(
     municipality: MunicipalCoordinator,
     by: Any,
     kind: str = "pakkeforlop_hjem",
+    idempotency_key: str | None = None,
     now: dt.datetime | None = None,
-) -> FollowUpPlan:
+) -> tuple[FollowUpPlan, bool]:
+    """Schedule a plan's messages to a contact. Returns the plan and whether it is new: the
+    same `idempotency_key` again returns the first plan, and a second running plan of the same
+    kind to the same contact is refused, so no family gets each message twice."""
     now = now or timezone.now()
+    if idempotency_key:
+        earlier = FollowUpPlan.objects.filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return earlier, False
     if contact.patient_id != patient.pk:
         raise InvalidInput(
             _("Kontakten hører ikke til pasienten."), fields={"contact": ["not_this_patient"]}
@@ -92,7 +101,52 @@ def create_plan(
     check_may_text(kind=Kind.FOLLOW_UP, to_phone=contact.phone, contact=contact)
     variables = plan_variables(municipality)
     today = now.astimezone(OSLO).date()
+    try:
+        return _create_plan(
+            patient=patient,
+            contact=contact,
+            start_date=start_date,
+            municipality=municipality,
+            by=by,
+            kind=kind,
+            idempotency_key=idempotency_key or None,
+            variables=variables,
+            today=today,
+            now=now,
+        ), True
+    except IntegrityError:
+        # The same key, pressed twice at once: the other request made the plan.
+        if not idempotency_key:
+            raise
+        return FollowUpPlan.objects.get(idempotency_key=idempotency_key), False
+
+
+def _create_plan(
+    *,
+    patient: Patient,
+    contact: Contact,
+    start_date: dt.date,
+    municipality: MunicipalCoordinator,
+    by: Any,
+    kind: str,
+    idempotency_key: str | None,
+    variables: dict[str, str],
+    today: dt.date,
+    now: dt.datetime,
+) -> FollowUpPlan:
     with transaction.atomic():
+        lock_section(patient.section_id)
+        running = FollowUpPlan.objects.filter(
+            patient=patient, contact=contact, kind=kind, cancelled_at__isnull=True
+        ).filter(messages__status=MessageStatus.SCHEDULED)
+        if running.exists():
+            raise PlanExists(
+                _(
+                    "Denne kontakten har allerede en oppfølgingsplan som går. "
+                    "Avslutt den før du lager en ny."
+                ),
+                fields={"contact": ["plan_exists"]},
+            )
         plan = FollowUpPlan.objects.create(
             patient=patient,
             contact=contact,
@@ -101,6 +155,7 @@ def create_plan(
             municipality=municipality,
             created_at=now,
             created_by=by,
+            idempotency_key=idempotency_key,
         )
         for index, (step, day) in enumerate(schedule_dates(start_date, kind)):
             if day < today:

@@ -51,6 +51,15 @@ def usable(link: SecureLink | None, now: dt.datetime) -> bool:
     return link is not None and link.locked_at is None and link.expires_at > now
 
 
+def state(link: SecureLink, now: dt.datetime) -> str:
+    """What staff see of a link (never its token): locked, expired, opened or sent."""
+    if link.locked_at is not None:
+        return "locked"
+    if link.expires_at <= now:
+        return "expired"
+    return "opened" if link.first_opened_at is not None else "sent"
+
+
 @dataclass(frozen=True)
 class Attempt:
     opened: bool

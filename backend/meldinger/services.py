@@ -22,7 +22,7 @@ from core.models import Section
 from core.realtime import lock_section
 from henvendelser import lifecycle
 from henvendelser.events import INQUIRY_UPDATED, publish_inquiry_event
-from henvendelser.models import Channel, Contact, EntryKind, Inquiry
+from henvendelser.models import Channel, Contact, EntryKind, Inquiry, TimelineEntry
 from henvendelser.serializers import display_name
 from henvendelser.services._common import add_entry, audit_inquiry, lock_inquiry, touch_and_publish
 from maler import gsm
@@ -171,17 +171,43 @@ def compose(
             return Composed(content, content, False, version, None)
         token = securelinks.new_token()
         body = texts.text(
-            texts.SECURE_NOTICE, language, link=f"{settings.PUBLIC_BASE_URL}/m/{token}"
+            texts.SECURE_NOTICE,
+            language,
+            link=f"{settings.PUBLIC_BASE_URL}/m/{token}",
+            days=str(settings.SECURE_LINK_DAYS),
         )
         return Composed(body, content, True, version, token)
     content = (text or "").strip()
-    if not content:
-        raise InvalidInput(
-            _("Velg en mal eller skriv en tekst."), fields={"text": ["template_or_text"]}
-        )
-    if len(content) > MAX_FREE_TEXT:
-        raise InvalidInput(_("Teksten er for lang."), fields={"text": ["too_long"]})
+    problems = free_text_problems(content)
+    if problems:
+        raise InvalidInput(problems[0]["message"], fields={"text": [problems[0]["code"]]})
     return Composed(content, content, False, None, None)
+
+
+def free_text_problems(content: str) -> list[dict[str, str]]:
+    """Why a free text would be refused (empty, or longer than we send); none if it goes."""
+    if not content:
+        return [{"code": "template_or_text", "message": _("Velg en mal eller skriv en tekst.")}]
+    if len(content) > MAX_FREE_TEXT:
+        message = _("Teksten er for lang: %(count)s tegn, høyst %(max)s.") % {
+            "count": len(content),
+            "max": MAX_FREE_TEXT,
+        }
+        return [{"code": "too_long", "message": message}]
+    return []
+
+
+def preview_free_text(text: str) -> dict[str, Any]:
+    """What a free text costs as SMS, and whether it would be sent: the reply box shows this
+    instead of counting for itself."""
+    content = text.strip()
+    problems = free_text_problems(content)
+    return {
+        "text": content,
+        **gsm.measure(content).as_dict(),
+        "sendable": not problems,
+        "problems": problems,
+    }
 
 
 def queue_message(
@@ -487,9 +513,12 @@ def cancel_waiting(messages: Any, now: dt.datetime) -> int:
 # --- Answers from the secure page ------------------------------------------------------------
 
 
-def family_reply(*, message: Message, text: str, now: dt.datetime | None = None) -> Inquiry:
+def family_reply(
+    *, message: Message, text: str, reply_key: str | None = None, now: dt.datetime | None = None
+) -> Inquiry:
     """The family answered on the secure page: the answer joins their open inquiry (the one
-    the message answered, re-opened if it was answered) or starts one, as a text would."""
+    the message answered, re-opened if it was answered) or starts one, as a text would. The
+    form's `reply_key` makes a double click or a re-sent form store the answer once."""
     from henvendelser.models import Channel as InquiryChannel
     from henvendelser.services.intake import (
         SUMMARY_FROM_SMS_CHARS,
@@ -499,9 +528,14 @@ def family_reply(*, message: Message, text: str, now: dt.datetime | None = None)
 
     now = now or timezone.now()
     text = text.strip()[:MAX_FREE_TEXT]
+    external_id = f"web:{message.pk}:{reply_key}" if reply_key else None
     with transaction.atomic():
         section = Section.objects.get(pk=message.section_id)
         lock_section(section.pk)
+        if external_id is not None:
+            earlier = TimelineEntry.objects.filter(external_id=external_id).first()
+            if earlier is not None:
+                return earlier.inquiry
         inquiry, created = join_or_start_inquiry(
             section=section,
             phone=message.to_phone,
@@ -516,6 +550,7 @@ def family_reply(*, message: Message, text: str, now: dt.datetime | None = None)
             at=now,
             text=text,
             data={"message": message.pk, "alarm_terms": alarm_terms},
+            external_id=external_id,
         )
         audit_inquiry(user=None, action="inquiry.web_in", inquiry=inquiry, message=message.pk)
         from henvendelser.events import INQUIRY_CREATED

@@ -12,9 +12,9 @@ SENDER = {
 
 # A sensitive template's SMS: no content, no names, only the link.
 SECURE_NOTICE = {
-    "nb": "Du har fått en melding fra {sender}. Les den trygt her: {link} (lenken virker i 7 dager)",
-    "nn": "Du har fått ei melding frå {sender}. Les ho trygt her: {link} (lenka verkar i 7 dagar)",
-    "en": "You have a message from {sender}. Read it securely here: {link} (the link works for 7 days)",
+    "nb": "Du har fått en melding fra {sender}. Les den trygt her: {link} (lenken virker i {days} dager)",
+    "nn": "Du har fått ei melding frå {sender}. Les ho trygt her: {link} (lenka verkar i {days} dagar)",
+    "en": "You have a message from {sender}. Read it securely here: {link} (the link works for {days} days)",
 }
 
 OPTED_OUT = {
@@ -40,8 +40,9 @@ PAGE = {
         "year": "År",
         "open": "Vis meldingen",
         "wrong": "Fødselsdatoen stemmer ikke. Du har {left} forsøk igjen.",
-        "locked": "Lenken er sperret etter for mange feil forsøk. Ring kontaktpunktet, så hjelper vi deg.",
-        "expired": "Lenken er utløpt eller finnes ikke. Ring kontaktpunktet hvis du trenger meldingen.",
+        "locked": "Lenken er sperret etter for mange feil forsøk. Ring kontaktpunktet, så hjelper vi deg:",
+        "expired": "Lenken er utløpt eller finnes ikke. Ring kontaktpunktet hvis du trenger meldingen:",
+        "no_such_date": "Den datoen finnes ikke. Sjekk dag, måned og år (forsøket er ikke talt med).",
         "sent_at": "Sendt",
         "reply": "Svar til kontaktpunktet",
         "send": "Send svar",
@@ -58,8 +59,9 @@ PAGE = {
         "year": "År",
         "open": "Vis meldinga",
         "wrong": "Fødselsdatoen stemmer ikkje. Du har {left} forsøk att.",
-        "locked": "Lenka er sperra etter for mange feil forsøk. Ring kontaktpunktet, så hjelper vi deg.",
-        "expired": "Lenka er gått ut eller finst ikkje. Ring kontaktpunktet om du treng meldinga.",
+        "locked": "Lenka er sperra etter for mange feil forsøk. Ring kontaktpunktet, så hjelper vi deg:",
+        "expired": "Lenka er gått ut eller finst ikkje. Ring kontaktpunktet om du treng meldinga:",
+        "no_such_date": "Den datoen finst ikkje. Sjekk dag, månad og år (forsøket er ikkje talt med).",
         "sent_at": "Sendt",
         "reply": "Svar til kontaktpunktet",
         "send": "Send svar",
@@ -76,8 +78,9 @@ PAGE = {
         "year": "Year",
         "open": "Show the message",
         "wrong": "The date of birth does not match. You have {left} attempts left.",
-        "locked": "The link is locked after too many wrong attempts. Call the contact point and we will help you.",
-        "expired": "The link has expired or does not exist. Call the contact point if you need the message.",
+        "locked": "The link is locked after too many wrong attempts. Call the contact point and we will help you:",
+        "expired": "The link has expired or does not exist. Call the contact point if you need the message:",
+        "no_such_date": "That date does not exist. Check the day, month and year (this attempt was not counted).",
         "sent_at": "Sent",
         "reply": "Reply to the contact point",
         "send": "Send reply",

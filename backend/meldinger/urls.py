@@ -5,6 +5,7 @@ from . import api
 urlpatterns = [
     path("inquiries/<int:pk>/replies/", api.InquiryRepliesApi.as_view(), name="inquiry-replies"),
     path("inquiries/<int:pk>/messages/", api.InquiryMessagesApi.as_view(), name="inquiry-messages"),
+    path("messages/preview/", api.FreeTextPreviewApi.as_view(), name="message-preview"),
     path("messages/<int:pk>/", api.MessageDetailApi.as_view(), name="message-detail"),
     path(
         "municipal-coordinators/",

@@ -32,8 +32,10 @@ def _json_object(data: Any) -> dict[str, Any]:
 
 
 def result_body(result: Any) -> dict[str, Any]:
+    """The assessment's answer. `show_grade` is false while required questions are open and
+    nothing is red yet: a form shows no grade it cannot stand behind."""
     data = result.as_dict()
-    return {
+    body = {
         key: data[key]
         for key in (
             "grade",
@@ -42,8 +44,12 @@ def result_body(result: Any) -> dict[str, Any]:
             "not_assessed",
             "rules_version",
             "doctor_required",
+            "missing_required",
         )
     }
+    body["complete"] = result.complete
+    body["show_grade"] = result.complete or result.grade == "red"
+    return body
 
 
 class AssessmentOutputSerializer(serializers.ModelSerializer):

@@ -43,6 +43,12 @@ class Result:
     rules_version: str
     symptom_grades: dict[str, str] = field(default_factory=dict)
     doctor_required: bool = False
+    # The questions the rules want answered before a grade is shown (a red shows at once).
+    missing_required: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_required
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -197,6 +203,7 @@ def assess(inputs: Mapping[str, Any], rules: Mapping[str, Any]) -> Result:
         rules_version=str(rules["version"]),
         symptom_grades=grades,
         doctor_required=doctor_required,
+        missing_required=[f for f in rules.get("required_before_grade", []) if f not in clean],
     )
 
 

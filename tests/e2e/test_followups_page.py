@@ -69,8 +69,8 @@ def test_the_coordinator_makes_a_plan_sees_its_dates_and_ends_it(daphne, browser
     expect(plan).to_contain_text("Oslo: Hanne Koordinator +4721000301")
     steps = plan.locator("li.plan-step")
     expect(steps).to_have_count(4)
-    expect(steps.nth(1)).to_contain_text("Behovskartlegging 3 måneder")
-    expect(steps.nth(3)).to_contain_text("Behovskartlegging 12 måneder")
+    expect(steps.nth(1)).to_contain_text("samtale etter 3\u20134 måneder")
+    expect(steps.nth(3)).to_contain_text("samtale etter 12\u201318 måneder")
     expect(steps.nth(0)).to_contain_text("planlagt")
     assert "Samtykke til SMS er ikke registrert" in asked[0]
     mother.refresh_from_db()

@@ -66,7 +66,9 @@ def test_lowering_the_grade_without_a_reason_is_refused_in_norwegian(daphne, bro
     expect(page.locator("#triage-result")).to_contain_text("Rød")
     page.select_option("select[name=override_grade]", "green")
     page.click("#triage-form button[type=submit]")
-    expect(page.locator("#action-error")).to_contain_text("Skriv hvorfor du setter lavere grad")
+    expect(page.locator("#triage-form .form-error")).to_contain_text(
+        "Skriv hvorfor du setter lavere grad"
+    )
     child.refresh_from_db()
     assert child.grade is None
     context.close()

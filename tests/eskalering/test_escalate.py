@@ -377,3 +377,71 @@ def test_the_doctor_notice_goes_through_twilio_once(
     assert len(fake_twilio.sent_to("+4790000101")) == 1
     notice.message.refresh_from_db()
     assert notice.message.twilio_sid == sent["sid"]
+
+
+def test_an_untriaged_flagged_inquiry_keeps_reds_deadline_when_re_escalated(
+    coordinator, section, ward_doctor, on_call
+):
+    """The sweep hands it to the on-call doctor with red's 15 minutes, not amber's 2 hours:
+    re-escalation asks the same urgency rule as the first escalation."""
+    flagged = InquiryFactory(section=section, alarm=True, caller_phone="+4791111111")
+    start = timezone.now()
+    escalation = make_escalation(flagged, coordinator, start)
+    late = start + dt.timedelta(minutes=16)
+    assert services.sweep_overdue(now=late)["re_escalated"] == 1
+    escalation.refresh_from_db()
+    assert escalation.doctor == on_call
+    assert escalation.acknowledge_due_at == late + dt.timedelta(minutes=15)
+
+
+def test_a_red_inquiry_can_be_escalated_after_the_family_has_had_a_reply(
+    api_as, coordinator, red_inquiry, ward_doctor
+):
+    red_inquiry.status = "answered"
+    red_inquiry.save()
+    detail = api_as(coordinator).get(f"/api/inquiries/{red_inquiry.pk}/").json()
+    assert "escalate" in detail["actions"]
+    assert detail["doctor_needed"] is True
+    response = escalate(api_as(coordinator), red_inquiry)
+    assert response.status_code == 201, response.content
+    red_inquiry.refresh_from_db()
+    assert red_inquiry.status == "awaiting_doctor"
+    detail = api_as(coordinator).get(f"/api/inquiries/{red_inquiry.pk}/").json()
+    assert "escalate" not in detail["actions"]
+    assert detail["doctor_needed"] is False
+
+
+def test_after_the_answer_the_page_shows_it_and_the_red_banner_is_gone(
+    api_as, coordinator, red_inquiry, ward_doctor
+):
+    escalation = make_escalation(red_inquiry, coordinator, timezone.now())
+    services.answer_escalation(
+        escalation_id=escalation.pk, by=ward_doctor, answer="Kom inn nå.", patient_must_come_in=True
+    )
+    detail = api_as(coordinator).get(f"/api/inquiries/{red_inquiry.pk}/").json()
+    assert detail["doctor_needed"] is False
+    assert detail["doctor_answer"]["text"] == "Kom inn nå."
+    assert detail["doctor_answer"]["doctor"]["name"] == "Lars Lege"
+    assert detail["doctor_answer"]["patient_must_come_in"] is True
+    # A new alarm text after the answer makes it a doctor's matter again.
+    from henvendelser.services.intake import receive_sms
+
+    red_inquiry.caller_phone = "+4791234567"
+    red_inquiry.save()
+    receive_sms(
+        to_phone=red_inquiry.section.phone_number,
+        from_phone="+4791234567",
+        body="Nå blør hun fra nesen",
+        message_sid="SM" + "1" * 32,
+    )
+    detail = api_as(coordinator).get(f"/api/inquiries/{red_inquiry.pk}/").json()
+    assert detail["latest_inbound"]["alarm_terms"] == ["bleeding"]
+    assert detail["doctor_needed"] is True
+    assert "escalate" in detail["actions"]
+
+
+@pytest.mark.parametrize("role", ["secretary", "doctor"])
+def test_the_page_offers_no_escalation_to_those_who_may_not(api_as, make_user, red_inquiry, role):
+    detail = api_as(make_user(role)).get(f"/api/inquiries/{red_inquiry.pk}/").json()
+    assert "escalate" not in detail["actions"]
+    assert "close" not in detail["actions"]

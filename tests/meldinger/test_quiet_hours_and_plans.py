@@ -123,7 +123,7 @@ def test_pakkeforlop_hjem_schedules_notices_and_reminders(
 
 def test_a_plan_made_late_skips_what_is_past(patient, mother, oslo_coordinator, coordinator):
     with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan = plans.create_plan(
+        plan, _created = plans.create_plan(
             patient=patient,
             contact=mother,
             start_date=dt.date(2026, 8, 1),
@@ -153,7 +153,7 @@ def test_a_plan_message_in_nynorsk_for_a_nynorsk_family(
 ):
     mother.language = "nn"
     mother.save()
-    plan = plans.create_plan(
+    plan, _created = plans.create_plan(
         patient=patient,
         contact=mother,
         start_date=dt.date.today(),
@@ -178,7 +178,7 @@ def test_a_plan_message_goes_with_the_coordinator_and_number_of_the_day_it_is_se
     from core import sms
 
     with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan = plans.create_plan(
+        plan, _created = plans.create_plan(
             patient=patient,
             contact=mother,
             start_date=dt.date(2026, 11, 20),
@@ -213,7 +213,7 @@ def test_consent_withdrawn_after_the_plan_was_made_stops_what_has_not_gone(
     from core import sms
 
     with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan = plans.create_plan(
+        plan, _created = plans.create_plan(
             patient=patient,
             contact=mother,
             start_date=dt.date(2026, 11, 20),
@@ -234,3 +234,40 @@ def test_consent_withdrawn_after_the_plan_was_made_stops_what_has_not_gone(
     first.refresh_from_db()
     assert (first.status, first.error_reason) == ("cancelled", "no_consent")
     assert sms.OUTBOX == []
+
+
+def make_plan(api, patient, contact, municipality, key=None):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return api.post(
+        f"/api/patients/{patient.pk}/followups/",
+        {"contact": contact.pk, "start_date": "2026-11-20", "municipality": municipality.pk},
+        format="json",
+        **headers,
+    )
+
+
+def test_pressing_lag_plan_twice_makes_one_plan(
+    api_as, coordinator, patient, mother, oslo_coordinator
+):
+    api = api_as(coordinator)
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        first = make_plan(api, patient, mother, oslo_coordinator, key="plan-form-1")
+        again = make_plan(api, patient, mother, oslo_coordinator, key="plan-form-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert Message.objects.filter(plan_id=first.json()["id"]).count() == 4
+    assert Message.objects.count() == 4
+
+
+def test_a_second_running_plan_to_the_same_contact_is_refused_until_the_first_ends(
+    api_as, coordinator, patient, mother, oslo_coordinator
+):
+    api = api_as(coordinator)
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        first = make_plan(api, patient, mother, oslo_coordinator, key="a")
+        second = make_plan(api, patient, mother, oslo_coordinator, key="b")
+        assert second.status_code == 409
+        assert second.json()["error"]["code"] == "plan_exists"
+        assert "allerede en oppfølgingsplan" in second.json()["error"]["message"]
+        api.post(f"/api/followups/{first.json()['id']}/cancel/")
+        assert make_plan(api, patient, mother, oslo_coordinator, key="b").status_code == 201

@@ -147,3 +147,41 @@ def test_the_message_can_be_read_back_with_its_status(
     assert response.status_code == 200
     assert response.json()["status"] == "sent"
     assert response.json()["segments"] == 1
+
+
+def test_the_free_text_preview_counts_and_says_when_a_text_would_be_refused(api_as, coordinator):
+    api = api_as(coordinator)
+    short = api.post(
+        "/api/messages/preview/", {"text": "Timen er flyttet til fredag."}, format="json"
+    ).json()
+    assert (short["encoding"], short["segments"], short["sendable"]) == ("GSM-7", 1, True)
+    emoji = api.post("/api/messages/preview/", {"text": "Takk 🙂"}, format="json").json()
+    assert emoji["encoding"] == "UCS-2"
+    long = api.post("/api/messages/preview/", {"text": "a" * 1601}, format="json").json()
+    assert long["sendable"] is False
+    assert long["problems"][0]["code"] == "too_long"
+    assert "1601 tegn, høyst 1600" in long["problems"][0]["message"]
+    # The reply refuses the same text for the same reason.
+    assert long["segments"] == 11
+
+
+def test_the_template_preview_is_not_sendable_with_a_variable_missing(api_as, coordinator):
+    body = (
+        api_as(coordinator)
+        .post(
+            "/api/templates/blodprover_fine/preview/",
+            {"language": "nb", "variables": {"dato": "3. desember"}},
+            format="json",
+        )
+        .json()
+    )
+    assert body["missing"] == ["klokkeslett"]
+    assert body["sendable"] is False
+
+
+@pytest.mark.parametrize("role", ["secretary", "doctor"])
+def test_only_senders_preview_free_text(api_as, make_user, role):
+    response = api_as(make_user(role)).post(
+        "/api/messages/preview/", {"text": "Hei"}, format="json"
+    )
+    assert response.status_code == 403

@@ -102,8 +102,10 @@ def test_the_page_is_in_the_contacts_language(
 
 def test_the_family_answers_on_the_page_and_the_answer_joins_the_inquiry(client, link, inquiry):
     client.post(link, dob())
-    response = client.post(link, {"reply": "Takk! Hun har hatt litt feber i kveld, 38,6."})
-    assert response.status_code == 200
+    response = client.post(
+        link, {"reply": "Takk! Hun har hatt litt feber i kveld, 38,6."}, follow=True
+    )
+    assert response.redirect_chain == [(link, 303)]
     assert "svaret ditt er sendt" in response.content.decode()
     inquiry.refresh_from_db()
     entry = inquiry.entries.get(kind="web_in")
@@ -133,3 +135,68 @@ def test_a_server_error_on_the_secure_page_does_not_log_the_token(link, monkeypa
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "/m/[token]" in logged
     assert token not in logged
+
+
+def reply_key_of(page):
+    return re.search(r'name="reply_key" value="([0-9a-f]{32})"', page.content.decode())[1]
+
+
+def test_a_reload_after_sending_posts_nothing_and_a_double_click_stores_one_answer(
+    client, link, inquiry
+):
+    client.post(link, dob())
+    key = reply_key_of(client.get(link))
+    answer = {"reply": "Hun har det bra nå.", "reply_key": key}
+    first = client.post(link, answer)
+    again = client.post(link, answer)  # the second click of a double click: the same form
+    assert (first.status_code, again.status_code) == (303, 303)
+    # The thanks shows once, on the page the redirect leads to; a reload is a plain GET.
+    assert "svaret ditt er sendt" in client.get(link).content.decode()
+    assert "svaret ditt er sendt" not in client.get(link).content.decode()
+    assert inquiry.entries.filter(kind="web_in").count() == 1
+    # A new form (a new key) is a new answer.
+    client.post(link, {"reply": "Og en ting til.", "reply_key": reply_key_of(client.get(link))})
+    assert inquiry.entries.filter(kind="web_in").count() == 2
+
+
+@pytest.mark.parametrize(
+    "typed", [dob(day=31, month=2), dob(day="x"), dob(year=99999999999999999999)]
+)
+def test_a_date_that_does_not_exist_costs_no_attempt(client, link, typed):
+    response = client.post(link, typed)
+    assert response.status_code == 400
+    assert "Den datoen finnes ikke" in response.content.decode()
+    assert SecureLink.objects.get().failed_attempts == 0
+    assert not AuditEvent.objects.filter(action="securelink.failed").exists()
+
+
+def test_the_locked_page_gives_the_number_to_call(client, link, section):
+    for _ in range(5):
+        response = client.post(link, dob(day=15))
+    assert response.status_code == 410
+    html = response.content.decode()
+    assert f'href="tel:{section.phone_number}"' in html
+
+
+def test_the_sms_tells_the_link_life_the_service_is_configured_with(
+    reply, settings, django_capture_on_commit_callbacks
+):
+    settings.SECURE_LINK_DAYS = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        message = Message.objects.get(pk=reply(RESULTS).json()["id"])
+    assert "(lenken virker i 3 dager)" in message.body
+    link = SecureLink.objects.get(message=message)
+    assert (link.expires_at - message.created_at).days == 3
+
+
+def test_staff_see_whether_the_link_was_read_or_locked_but_never_the_token(
+    client, link, api_as, coordinator
+):
+    message_id = SecureLink.objects.get().message_id
+    read = api_as(coordinator).get(f"/api/messages/{message_id}/").json()
+    assert read["secure_link"]["state"] == "sent"
+    client.post(link, dob())
+    read = api_as(coordinator).get(f"/api/messages/{message_id}/").json()
+    assert read["secure_link"]["state"] == "opened"
+    assert read["secure_link"]["opened_at"]
+    assert link.rsplit("/", 1)[1] not in str(read["secure_link"])

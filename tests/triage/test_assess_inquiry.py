@@ -272,3 +272,26 @@ def test_the_publish_command_loads_a_file_once(tmp_path):
     call_command("publish_triage_rules", str(path), stdout=out)
     assert RuleSet.objects.get(active=True).version == "2026.3"
     assert RuleSet.objects.count() == 2
+
+
+def test_no_grade_is_shown_before_the_sepsis_questions_are_answered(api_as, coordinator):
+    api = api_as(coordinator)
+    empty = api.post("/api/triage/assess/", {}, format="json").json()
+    assert empty["show_grade"] is False
+    assert empty["missing_required"] == [
+        "temperature_c",
+        "appears_unwell",
+        "breathing",
+        "consciousness",
+    ]
+    # A red answer shows at once, whatever is still unanswered.
+    fever = api.post("/api/triage/assess/", {"temperature_c": 38.6}, format="json").json()
+    assert (fever["grade"], fever["show_grade"], fever["complete"]) == ("red", True, False)
+    answered = {
+        "temperature_c": 36.8,
+        "appears_unwell": False,
+        "breathing": "normal",
+        "consciousness": "normal",
+    }
+    calm = api.post("/api/triage/assess/", answered, format="json").json()
+    assert (calm["grade"], calm["show_grade"], calm["complete"]) == ("green", True, True)

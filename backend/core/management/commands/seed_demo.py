@@ -179,7 +179,9 @@ class Command(BaseCommand):
 
         if RosterShift.objects.filter(section=section).exists():
             return
-        start = timezone.now() - dt.timedelta(days=1)
+        # Whole days from midnight Oslo time, so the week view reads "hele døgnet".
+        start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        start -= dt.timedelta(days=1)
         for username, role in (("lege1", "ward_doctor"), ("lege2", "on_call")):
             RosterShift.objects.create(
                 section=section,
