@@ -1,26 +1,58 @@
 """The alarm-word screen: flags an inbound text as a possible emergency before anyone reads it.
 
-The words and patterns are data (`rules/alarm_words.json`); the flag never replaces an
-assessment. It errs on the side of flagging: a false alarm costs a look, a missed one a child.
+The words and patterns are data (`rules/alarm_words.json`): bokmål, nynorsk, English and common
+misspellings side by side. A space in a pattern stands for a small word window: up to `window`
+filler words ("så", "veldig", "litt", "helt" ...) may stand between the words, so "puster så
+tungt" is caught by "puster tungt". The temperature that raises the flag comes from the active
+triage rule set, so the screen and the triage cannot disagree about what a fever is.
+
+The flag never replaces an assessment. It errs on the side of flagging: a false alarm costs a
+look, a missed one a child. Negation ("ikke feber") is not handled, on purpose.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
+TEMPERATURE_FIELD = "temperature_c"
+
+
+@dataclass(frozen=True)
+class TemperatureAlarm:
+    """A measured temperature is alarming at or above `at_or_above`, or below `below`."""
+
+    at_or_above: float
+    below: float
+
+
+def load_words() -> dict[str, Any]:
+    return dict(json.loads((RULES_DIR / "alarm_words.json").read_text(encoding="utf-8")))
+
+
+def word_gap(fillers: list[str], window: int) -> str:
+    """The regex a space in a pattern becomes: whitespace, with up to `window` fillers."""
+    words = "|".join(re.escape(f) for f in sorted(fillers, key=len, reverse=True))
+    return rf"(?:\s+(?:(?:{words})\s+){{0,{window}}})"
 
 
 @cache
 def _compiled() -> tuple[list[tuple[str, re.Pattern[str]]], dict[str, Any]]:
-    data = json.loads((RULES_DIR / "alarm_words.json").read_text(encoding="utf-8"))
+    data = load_words()
+    gap = word_gap(data.get("fillers", []), int(data.get("window", 0)))
     terms = [
-        (term["key"], re.compile("|".join(f"(?:{p})" for p in term["patterns"])))
+        (
+            term["key"],
+            re.compile("|".join(f"(?:{p.replace(' ', gap)})" for p in term["patterns"])),
+        )
         for term in data["terms"]
         if term["patterns"]
     ]
@@ -30,21 +62,61 @@ def _compiled() -> tuple[list[tuple[str, re.Pattern[str]]], dict[str, Any]]:
     return terms, temperature
 
 
-def _alarming_temperature(text: str, rules: dict[str, Any]) -> bool:
+def temperature_alarm(rules: Mapping[str, Any]) -> TemperatureAlarm:
+    """From a triage rule set: the lowest temperature that grades anything but green, and the
+    highest one below which it does (the low, possibly septic, side)."""
+    at_or_above, below = math.inf, -math.inf
+    for symptom in rules.get("symptoms", []):
+        if symptom.get("field") != TEMPERATURE_FIELD:
+            continue
+        if "bands" in symptom:
+            band_lists = [symptom["bands"]]
+        else:
+            band_lists = list(symptom.get("by_context", {}).get("cases", {}).values())
+        for bands in band_lists:
+            for band in bands:
+                if band.get("grade") == "green":
+                    continue
+                if "from" in band:
+                    at_or_above = min(at_or_above, float(band["from"]))
+                elif "below" in band:
+                    below = max(below, float(band["below"]))
+    return TemperatureAlarm(at_or_above=at_or_above, below=below)
+
+
+def _alarming_temperature(text: str, rules: dict[str, Any], alarm: TemperatureAlarm) -> bool:
     values = [float(f"{m.group(1)}.{m.group(2)}") for m in rules["decimal"].finditer(text)]
     values += [float(m.group(1)) for m in rules["degrees"].finditer(text)]
     return any(
         rules["plausible_min"] <= v <= rules["plausible_max"]
-        and (v >= rules["alarm_at_or_above"] or v < rules["alarm_below"])
+        and (v >= alarm.at_or_above or v < alarm.below)
         for v in values
     )
 
 
-def screen(text: str) -> list[str]:
+def screen(text: str, temperature: TemperatureAlarm) -> list[str]:
     """The alarm terms found in `text`, in the order the rules list them."""
     normalised = unicodedata.normalize("NFC", text or "").lower()
-    terms, temperature = _compiled()
+    terms, temperature_rules = _compiled()
     found = [key for key, pattern in terms if pattern.search(normalised)]
-    if _alarming_temperature(normalised, temperature):
+    if _alarming_temperature(normalised, temperature_rules, temperature):
         found.append("temperature_value")
     return found
+
+
+def screen_with_active_rules(text: str) -> list[str]:
+    """`screen` with the temperature thresholds of the rule set in force."""
+    from .rulesets import active_ruleset
+
+    ruleset = active_ruleset()
+    return screen(text, _alarm_for(ruleset.pk, ruleset.version, ruleset.data))
+
+
+_ALARM_CACHE: dict[tuple[int, str], TemperatureAlarm] = {}
+
+
+def _alarm_for(pk: int, version: str, data: Mapping[str, Any]) -> TemperatureAlarm:
+    key = (pk, version)
+    if key not in _ALARM_CACHE:
+        _ALARM_CACHE[key] = temperature_alarm(data)
+    return _ALARM_CACHE[key]

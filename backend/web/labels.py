@@ -4,7 +4,6 @@ base.html (`kp-labels`) and never carry a copy."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
@@ -19,9 +18,9 @@ def _words(choices: type[TextChoices]) -> dict[str, str]:
 
 @cache
 def _alarm_terms() -> dict[str, str]:
-    from triage.alarm import RULES_DIR
+    from triage.alarm import load_words
 
-    data = json.loads((RULES_DIR / "alarm_words.json").read_text(encoding="utf-8"))
+    data = load_words()
     return {term["key"]: term["label"] for term in data["terms"]}
 
 

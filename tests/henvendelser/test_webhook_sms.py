@@ -223,3 +223,29 @@ def test_concurrent_deliveries_of_the_same_message_record_it_once(section):
     assert sum(not r.duplicate for r in results) == 1
     assert Inquiry.objects.count() == 1
     assert TimelineEntry.objects.filter(external_id="SMrace").count() == 1
+
+
+def test_the_alarm_flag_on_a_text_follows_the_temperature_in_the_rule_set_in_force(
+    twilio_post, section, lead
+):
+    """A lead who publishes rules with another fever threshold changes what the screen flags."""
+    import copy
+    import json
+
+    from triage.rulesets import DEFAULT_RULES_FILE, publish_ruleset
+
+    twilio_post(PATH, sms(section, sid="SM" + "a" * 32, body="Hun har 37,8", sender="+4790000001"))
+    assert Inquiry.objects.get(caller_phone="+4790000001").alarm_terms == ["temperature_value"]
+
+    rules = copy.deepcopy(json.loads(DEFAULT_RULES_FILE.read_text(encoding="utf-8")))
+    rules["version"] = "2026.1-test"
+    temperature = next(s for s in rules["symptoms"] if s["field"] == "temperature_c")
+    for bands in temperature["by_context"]["cases"].values():
+        for band in bands:
+            band.update({k: 38.5 for k in ("from", "below") if band.get(k) in (37.5, 38.0)})
+    publish_ruleset(data=rules, by=lead)
+
+    twilio_post(PATH, sms(section, sid="SM" + "b" * 32, body="Hun har 37,8", sender="+4790000002"))
+    twilio_post(PATH, sms(section, sid="SM" + "c" * 32, body="Hun har 38,6", sender="+4790000003"))
+    assert Inquiry.objects.get(caller_phone="+4790000002").alarm is False
+    assert Inquiry.objects.get(caller_phone="+4790000003").alarm_terms == ["temperature_value"]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from core import audit
 from core.models import Section
 from core.realtime import lock_section
-from triage.alarm import screen
+from triage.alarm import screen_with_active_rules
 
 from .. import lifecycle
 from ..events import INQUIRY_CREATED, INQUIRY_UPDATED
@@ -116,7 +116,7 @@ def join_or_start_inquiry(
 def flag_alarm(inquiry: Inquiry, text: str) -> list[str]:
     """Screen a family's words; a possible emergency goes to the top of the queue until someone
     assesses it. Returns the alarm terms found."""
-    alarm_terms = screen(text)
+    alarm_terms = screen_with_active_rules(text)
     if alarm_terms:
         inquiry.alarm = True
         inquiry.alarm_terms = sorted(set(inquiry.alarm_terms or []) | set(alarm_terms))
