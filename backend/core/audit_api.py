@@ -7,8 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import audit, roles
-from .api import Pagination, role_permission, validated
+from . import access, audit
+from .access import Action
+from .api import Pagination, validated
 from .models import AuditEvent
 
 
@@ -32,7 +33,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class AuditListApi(APIView):
-    permission_classes = [role_permission(*roles.AUDIT_READERS)]
+    permission_classes = [access.permission(Action.READ_AUDIT)]
 
     class FilterSerializer(serializers.Serializer):
         patient = serializers.IntegerField(required=False)
@@ -44,7 +45,7 @@ class AuditListApi(APIView):
             self.FilterSerializer,
             {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
         )
-        qs = AuditEvent.objects.filter(section_id__in=roles.user_section_ids(request.user))
+        qs = AuditEvent.objects.filter(section_id__in=access.sections(request.user))
         if "patient" in filters:
             qs = qs.filter(patient_id=filters["patient"])
         if "user" in filters:

@@ -12,8 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import audit, roles
-from core.api import Pagination, StrictInputSerializer, role_permission, validated
+from core import access, audit, roles
+from core.access import Action
+from core.api import Pagination, StrictInputSerializer, validated
 from core.models import Section
 from henvendelser.api import ByMethod, section_for_write, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
@@ -22,17 +23,15 @@ from . import rosters, services
 from .models import Escalation, RosterRole, RosterShift, Target
 from .serializers import EscalationSerializer
 
-ESCALATORS = (roles.COORDINATOR, roles.LEAD)
-
 
 def _doctors() -> Any:
     return get_user_model().objects.filter(groups__name=roles.DOCTOR)
 
 
 def _visible(request: Request) -> Any:
-    return Escalation.objects.filter(
-        section_id__in=roles.user_section_ids(request.user)
-    ).select_related("doctor", "created_by", "inquiry", "inquiry__contact")
+    return Escalation.objects.filter(section_id__in=access.sections(request.user)).select_related(
+        "doctor", "created_by", "inquiry", "inquiry__contact"
+    )
 
 
 def _audit(request: Request, action: str, escalations: list[Escalation]) -> None:
@@ -48,7 +47,7 @@ def _audit(request: Request, action: str, escalations: list[Escalation]) -> None
 class InquiryEscalationsApi(APIView):
     """`POST /api/inquiries/{id}/escalations/`: `target`, optional `doctor`, `question`."""
 
-    permission_classes = [role_permission(*ESCALATORS)]
+    permission_classes = [access.permission(Action.ESCALATE)]
 
     class InputSerializer(StrictInputSerializer):
         target = serializers.ChoiceField(choices=Target.choices)
@@ -72,7 +71,7 @@ class InquiryEscalationsApi(APIView):
 class EscalationListApi(APIView):
     """`GET /api/escalations/?mine=true`: a doctor's escalations (open first, soonest due)."""
 
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_CLINICAL)]
 
     class FilterSerializer(serializers.Serializer):
         mine = serializers.BooleanField(required=False, default=False)
@@ -99,7 +98,7 @@ class EscalationListApi(APIView):
 
 
 class EscalationDetailApi(APIView):
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_CLINICAL)]
 
     def get(self, request: Request, pk: int) -> Response:
         escalation = get_object_or_404(_visible(request), pk=pk)
@@ -115,7 +114,7 @@ def _visible_escalation_id(request: Request, pk: int) -> int:
 
 
 class EscalationAcknowledgeApi(APIView):
-    permission_classes = [role_permission(roles.DOCTOR)]
+    permission_classes = [access.permission(Action.ANSWER_ESCALATION)]
 
     def post(self, request: Request, pk: int) -> Response:
         validated(StrictInputSerializer, request.data or {})
@@ -126,7 +125,7 @@ class EscalationAcknowledgeApi(APIView):
 
 
 class EscalationAnswerApi(APIView):
-    permission_classes = [role_permission(roles.DOCTOR)]
+    permission_classes = [access.permission(Action.ANSWER_ESCALATION)]
 
     class InputSerializer(StrictInputSerializer):
         answer = serializers.CharField(max_length=10_000)
@@ -144,7 +143,7 @@ class EscalationAnswerApi(APIView):
 
 
 class EscalationReassignApi(APIView):
-    permission_classes = [role_permission(roles.DOCTOR, roles.COORDINATOR, roles.LEAD)]
+    permission_classes = [access.permission(Action.ANSWER_ESCALATION, Action.ESCALATE)]
 
     class InputSerializer(StrictInputSerializer):
         doctor = serializers.PrimaryKeyRelatedField(queryset=_doctors())
@@ -179,8 +178,8 @@ class RosterListApi(APIView):
 
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(roles.LEAD)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "POST": [access.permission(Action.MANAGE_ROSTER)],
     }
 
     class FilterSerializer(serializers.Serializer):
@@ -200,7 +199,7 @@ class RosterListApi(APIView):
             params["from_"] = params.pop("from")
         filters = validated(self.FilterSerializer, params)
         qs = RosterShift.objects.filter(
-            section_id__in=roles.user_section_ids(request.user)
+            section_id__in=access.sections(request.user)
         ).select_related("doctor")
         if "from_" in filters:
             qs = qs.filter(ends_at__gt=filters["from_"])
@@ -230,11 +229,11 @@ class RosterListApi(APIView):
 
 
 class RosterShiftApi(APIView):
-    permission_classes = [role_permission(roles.LEAD)]
+    permission_classes = [access.permission(Action.MANAGE_ROSTER)]
 
     def delete(self, request: Request, pk: int) -> Response:
         shift = get_object_or_404(
-            RosterShift.objects.filter(section_id__in=roles.user_section_ids(request.user)),
+            RosterShift.objects.filter(section_id__in=access.sections(request.user)),
             pk=pk,
         )
         rosters.remove_shift(by=request.user, shift=shift)
@@ -244,7 +243,7 @@ class RosterShiftApi(APIView):
 class RosterImportApi(APIView):
     """`POST /api/rosters/import/` with `{"csv": "role,doctor,starts_at,ends_at\\n..."}`."""
 
-    permission_classes = [role_permission(roles.LEAD)]
+    permission_classes = [access.permission(Action.MANAGE_ROSTER)]
 
     class InputSerializer(StrictInputSerializer):
         section = serializers.IntegerField(required=False)
@@ -263,12 +262,12 @@ class RosterImportApi(APIView):
 class DoctorListApi(APIView):
     """`GET /api/doctors/`: the doctors in the user's sections (for rosters and reassigning)."""
 
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_QUEUE)]
 
     def get(self, request: Request) -> Response:
         doctors = (
             _doctors()
-            .filter(memberships__section_id__in=roles.user_section_ids(request.user))
+            .filter(memberships__section_id__in=access.sections(request.user))
             .distinct()
             .order_by("last_name", "first_name", "pk")
         )

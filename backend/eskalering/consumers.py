@@ -8,7 +8,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from core import audit, realtime, roles
+from core import access, audit, realtime
+from core.access import Action
 
 from .models import Escalation
 from .serializers import EscalationSerializer
@@ -20,12 +21,12 @@ CLOSE_FORBIDDEN = 4403
 
 @database_sync_to_async
 def _is_doctor(user: Any) -> bool:
-    return roles.has_role(user, (roles.DOCTOR,))
+    return access.may(user, Action.ANSWER_ESCALATION)
 
 
 @database_sync_to_async
 def _snapshot(user: Any, ip: str | None) -> dict[str, Any]:
-    sections = roles.user_section_ids(user)
+    sections = access.sections(user)
     seq = max((realtime.current_seq(s) for s in sections), default=0)
     escalations = list(
         Escalation.objects.filter(doctor=user, state__in=OPEN_STATES, section_id__in=sections)

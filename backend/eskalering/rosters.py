@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from core import roles
-from core.exceptions import InvalidInput, NotAllowed
+from core import access
+from core.access import Action
+from core.exceptions import InvalidInput
 from core.models import Section
 
 from .models import RosterRole, RosterShift
@@ -29,7 +30,7 @@ def _check_shift(
     errors: dict[str, list[str]] = {}
     if role not in RosterRole.values:
         errors["role"] = [_("Må være ward_doctor eller on_call.")]
-    if doctor is None or not roles.is_doctor_in(doctor, section.pk):
+    if doctor is None or not access.may(doctor, Action.ANSWER_ESCALATION, section.pk):
         errors["doctor"] = [_("Må være lege i seksjonen.")]
     if ends_at <= starts_at:
         errors["ends_at"] = [_("Vakten må slutte etter at den begynner.")]
@@ -46,8 +47,7 @@ def add_shift(
     starts_at: dt.datetime,
     ends_at: dt.datetime,
 ) -> RosterShift:
-    if section.pk not in roles.user_section_ids(by):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+    access.require(by, Action.MANAGE_ROSTER, section.pk)
     errors = _check_shift(
         section=section, role=role, doctor=doctor, starts_at=starts_at, ends_at=ends_at
     )
@@ -60,8 +60,7 @@ def add_shift(
 
 @transaction.atomic
 def remove_shift(*, by: Any, shift: RosterShift) -> None:
-    if shift.section_id not in roles.user_section_ids(by):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+    access.require(by, Action.MANAGE_ROSTER, shift.section_id)
     shift.delete()
 
 
@@ -77,8 +76,7 @@ def import_csv(*, by: Any, section: Section, text: str) -> list[RosterShift]:
     """Import shifts from CSV with the header `role,doctor,starts_at,ends_at` (doctor is a
     username; times ISO 8601, local time when no offset is given). All or nothing: one bad line
     and nothing is stored, with every bad line named."""
-    if section.pk not in roles.user_section_ids(by):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+    access.require(by, Action.MANAGE_ROSTER, section.pk)
     reader = csv.DictReader(io.StringIO(text.strip()))
     if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != CSV_COLUMNS:
         raise InvalidInput(

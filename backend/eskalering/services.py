@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit, realtime, roles
+from core import access, audit, realtime
+from core.access import Action
 from core.exceptions import (
     AlreadyEscalated,
     InvalidInput,
@@ -64,7 +65,7 @@ def resolve_doctor(*, inquiry: Inquiry, target: str, doctor: Any, at: dt.datetim
     """The doctor chosen, or the one the target means now; the on-call doctor when nobody else
     is there; refused when there is no one at all (the coordinator must phone)."""
     if doctor is not None:
-        if not roles.is_doctor_in(doctor, inquiry.section_id):
+        if not access.may(doctor, Action.ANSWER_ESCALATION, inquiry.section_id):
             raise InvalidInput(
                 _("Mottakeren er ikke lege i seksjonen."),
                 fields={"doctor": [_("Må være lege i seksjonen.")]},
@@ -214,8 +215,7 @@ def escalate_inquiry(
     if not question.strip():
         raise InvalidInput(_("Skriv spørsmålet til legen."), fields={"question": ["blank"]})
     inquiry = lock_inquiry(inquiry_id)
-    if inquiry.section_id not in roles.user_section_ids(by):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+    access.require(by, Action.ESCALATE, inquiry.section_id)
     if inquiry.escalations.filter(state__in=OPEN_STATES).exists():
         raise AlreadyEscalated(_("Henvendelsen venter allerede på svar fra lege."))
     new_status = lifecycle.next_status("escalate", inquiry.status)
@@ -378,15 +378,15 @@ def reassign_escalation(
     escalation = _lock_escalation(escalation_id)
     if escalation.state == State.ANSWERED:
         raise AlreadyEscalated(_("Eskaleringen er allerede besvart."))
-    may = escalation.doctor_id == by.pk or roles.has_role(by, (roles.COORDINATOR, roles.LEAD))
-    if not may or escalation.section_id not in roles.user_section_ids(by):
+    own = escalation.doctor_id == by.pk and access.in_section(by, escalation.section_id)
+    if not own and not access.may(by, Action.ESCALATE, escalation.section_id):
         raise NotAllowed(
             _(
                 "Bare legen som har eskaleringen, en koordinator eller en leder kan "
                 "sende den videre."
             )
         )
-    if not roles.is_doctor_in(doctor, escalation.section_id):
+    if not access.may(doctor, Action.ANSWER_ESCALATION, escalation.section_id):
         raise InvalidInput(
             _("Mottakeren er ikke lege i seksjonen."),
             fields={"doctor": [_("Må være lege i seksjonen.")]},

@@ -1,6 +1,6 @@
 """What a user may do with an inquiry now, and what its page must show first.
 
-The lifecycle (henvendelser.lifecycle) says what each status allows and core.roles who may; this
+The lifecycle (henvendelser.lifecycle) says what each status allows and core.access who may; this
 module puts the two together once, so the API answers and the pages show the same thing. A page
 offers a button only when the inquiry's `actions` list it.
 """
@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import roles
+from core import access
+from core.access import Action
 from triage.urgency import urgency_of_inquiry
 
 from . import lifecycle
 from .models import EntryKind, Inquiry, Status
 
-ACTION_ROLES: dict[str, tuple[str, ...]] = {
-    "claim": roles.INQUIRY_WORKERS,
-    "release": roles.INQUIRY_WORKERS,
-    "close": roles.INQUIRY_WORKERS,
-    "escalate": roles.ESCALATORS,
-    "assess": roles.ASSESSORS,
-    "reply": roles.MESSAGE_SENDERS,
-    "note": roles.NOTE_WRITERS,
+ACTION_RULES: dict[str, Action] = {
+    "claim": Action.WORK_INQUIRY,
+    "release": Action.WORK_INQUIRY,
+    "close": Action.WORK_INQUIRY,
+    "link_patient": Action.WORK_INQUIRY,
+    "escalate": Action.ESCALATE,
+    "assess": Action.ASSESS,
+    # The secretary may reply too, with the practical templates only (access.message_action).
+    "reply": Action.SEND_PRACTICAL_MESSAGE,
+    "note": Action.WRITE_NOTE,
 }
 
 INBOUND_KINDS = (EntryKind.SMS_IN, EntryKind.WEB_IN, EntryKind.VOICEMAIL)
@@ -47,8 +50,9 @@ def available_actions(*, inquiry: Inquiry, user: Any) -> list[str]:
         "claim": lifecycle.allows("claim", status) and not mine,
         "release": inquiry.claimed_by_id is not None
         and lifecycle.allows("release", status)
-        and (mine or roles.has_role(user, (roles.LEAD,))),
+        and (mine or access.may(user, Action.REASSIGN_INQUIRY)),
         "close": lifecycle.allows("close", status),
+        "link_patient": inquiry.patient_id is None and status != Status.CLOSED,
         "escalate": lifecycle.allows("escalate", status) and not waiting_for_doctor,
         "assess": status != Status.CLOSED,
         "reply": status != Status.CLOSED,
@@ -57,7 +61,7 @@ def available_actions(*, inquiry: Inquiry, user: Any) -> list[str]:
     return [
         action
         for action, allowed in possible.items()
-        if allowed and roles.has_role(user, ACTION_ROLES[action])
+        if allowed and access.may(user, ACTION_RULES[action], inquiry.section_id)
     ]
 
 

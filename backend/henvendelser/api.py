@@ -15,8 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import audit, roles
-from core.api import Pagination, StrictInputSerializer, role_permission, validated
+from core import access, audit, roles
+from core.access import Action
+from core.api import Pagination, StrictInputSerializer, validated
 from core.exceptions import InvalidInput
 from core.models import Section
 
@@ -139,8 +140,8 @@ def _doctor_queryset() -> QuerySet[Any]:
 class PatientListCreateApi(APIView):
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(*roles.PATIENT_WRITERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "POST": [access.permission(Action.WRITE_PATIENT)],
     }
 
     class InputSerializer(StrictInputSerializer):
@@ -175,8 +176,8 @@ class PatientListCreateApi(APIView):
 class PatientDetailApi(APIView):
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "PATCH": [role_permission(*roles.PATIENT_WRITERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "PATCH": [access.permission(Action.WRITE_PATIENT)],
     }
 
     class InputSerializer(StrictInputSerializer):
@@ -221,8 +222,8 @@ class ContactOutputSerializer(serializers.ModelSerializer):
 class PatientContactsApi(APIView):
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(*roles.CONTACT_WRITERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "POST": [access.permission(Action.WRITE_CONTACT)],
     }
 
     class InputSerializer(StrictInputSerializer):
@@ -258,8 +259,8 @@ class ContactDetailApi(APIView):
 
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "PATCH": [role_permission(*roles.CONTACT_WRITERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "PATCH": [access.permission(Action.WRITE_CONTACT)],
     }
 
     class InputSerializer(StrictInputSerializer):
@@ -299,8 +300,8 @@ def _multi_choice(choices: list[str]) -> serializers.ListField:
 class InquiryListCreateApi(APIView):
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(*roles.INQUIRY_LOGGERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "POST": [access.permission(Action.LOG_INQUIRY)],
     }
 
     class FilterSerializer(serializers.Serializer):
@@ -381,7 +382,7 @@ class InquiryListCreateApi(APIView):
 
 
 class InquiryDetailApi(APIView):
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_QUEUE)]
 
     def get(self, request: Request, pk: int) -> Response:
         try:
@@ -409,7 +410,7 @@ def _detail_response(request: Request, inquiry_id: int) -> Response:
 
 
 class InquiryClaimApi(APIView):
-    permission_classes = [role_permission(*roles.INQUIRY_WORKERS)]
+    permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
     class InputSerializer(StrictInputSerializer):
         to = serializers.PrimaryKeyRelatedField(
@@ -425,7 +426,7 @@ class InquiryClaimApi(APIView):
 
 
 class InquiryReleaseApi(APIView):
-    permission_classes = [role_permission(*roles.INQUIRY_WORKERS)]
+    permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
     def post(self, request: Request, pk: int) -> Response:
         validated(StrictInputSerializer, request.data or {})
@@ -433,8 +434,40 @@ class InquiryReleaseApi(APIView):
         return _detail_response(request, pk)
 
 
+class InquiryPatientApi(APIView):
+    """`POST /api/inquiries/{id}/patient/`: link an unknown or ambiguous caller's inquiry to a
+    patient (`patient`); with `save_number_as` (`name`, `relation`) the caller's number is
+    saved as the patient's contact, so the next text from it is recognised."""
+
+    permission_classes = [access.permission(Action.WORK_INQUIRY)]
+
+    class SaveNumberSerializer(StrictInputSerializer):
+        name = serializers.CharField(max_length=200)
+        relation = serializers.CharField(max_length=50)
+
+    class InputSerializer(StrictInputSerializer):
+        patient = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+        save_number_as = serializers.DictField(required=False, allow_null=True)
+
+    def post(self, request: Request, pk: int) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        patient = selectors.patients_for(request.user).filter(pk=data["patient"]).first()
+        if patient is None:
+            raise InvalidInput(
+                _("Fant ikke pasienten."), fields={"patient": [_("Ukjent pasient.")]}
+            )
+        save_as = data.get("save_number_as")
+        services.link_patient(
+            inquiry_id=visible_inquiry_id(request, pk),
+            by=request.user,
+            patient=patient,
+            save_number_as=validated(self.SaveNumberSerializer, save_as) if save_as else None,
+        )
+        return _detail_response(request, pk)
+
+
 class InquiryNotesApi(APIView):
-    permission_classes = [role_permission(*roles.NOTE_WRITERS)]
+    permission_classes = [access.permission(Action.WRITE_NOTE)]
 
     class InputSerializer(StrictInputSerializer):
         text = serializers.CharField(max_length=10_000)
@@ -448,7 +481,7 @@ class InquiryNotesApi(APIView):
 
 
 class InquiryCloseApi(APIView):
-    permission_classes = [role_permission(*roles.INQUIRY_WORKERS)]
+    permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
     class InputSerializer(StrictInputSerializer):
         resolution = serializers.CharField(max_length=4000)

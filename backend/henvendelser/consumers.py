@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from core import audit, realtime, roles
+from core import access, audit, realtime
 
 from . import selectors
 from .events import inquiry_rows
@@ -25,16 +25,7 @@ PRESENCE_STATES = {"viewing", "typing", "idle"}
 
 @database_sync_to_async
 def _allowed_section(user: Any, requested: str | None) -> int | None:
-    if not roles.has_role(user, roles.QUEUE_READERS):
-        return None
-    sections = roles.user_section_ids(user)
-    if requested:
-        try:
-            wanted = int(requested)
-        except ValueError:
-            return None
-        return wanted if wanted in sections else None
-    return sections[0] if sections else None
+    return access.queue_section(user, requested)
 
 
 @database_sync_to_async

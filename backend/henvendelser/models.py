@@ -193,6 +193,7 @@ class EntryKind(models.TextChoices):
     ESCALATION_REASSIGNED = "escalation_moved", _("sendt til annen lege")
     ESCALATION_OVERDUE = "escalation_late", _("frist for lege passert")
     WEB_IN = "web_in", _("svar fra familien på sikker side")
+    PATIENT_LINKED = "patient_linked", _("koblet til pasient")
 
 
 class TimelineEntry(models.Model):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from core import roles
+from core import access
 from triage.urgency import RANK_ANNOTATION
 
 from .actions import INBOUND_KINDS
@@ -40,7 +40,7 @@ def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
 
 
 def patients_for(user: Any) -> QuerySet[Patient]:
-    return Patient.objects.filter(section_id__in=roles.user_section_ids(user)).select_related(
+    return Patient.objects.filter(section_id__in=access.sections(user)).select_related(
         "responsible_doctor"
     )
 
@@ -69,7 +69,7 @@ def contacts_of(patient: Patient) -> QuerySet[Contact]:
 
 
 def inquiries_for(user: Any) -> QuerySet[Inquiry]:
-    return Inquiry.objects.filter(section_id__in=roles.user_section_ids(user)).select_related(
+    return Inquiry.objects.filter(section_id__in=access.sections(user)).select_related(
         "patient", "contact", "claimed_by"
     )
 

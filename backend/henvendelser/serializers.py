@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core import access
+from core.access import Action
 from triage.urgency import urgency_of_inquiry
 
 from . import actions
@@ -122,6 +124,37 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "at", "author", "text", "data"]
 
 
+# What a reader without clinical access (the secretary) may not read on the timeline: triage
+# reasons, the question to the doctor and the doctor's answer, and medical messages. She sees
+# that they happened, and when.
+CLINICAL_ENTRY_KINDS = frozenset(
+    {EntryKind.ASSESSMENT, EntryKind.ESCALATED, EntryKind.DOCTOR_ANSWER}
+)
+
+
+def _without_clinical(entry: dict[str, Any]) -> dict[str, Any]:
+    data = entry.get("data") or {}
+    if entry["kind"] in CLINICAL_ENTRY_KINDS:
+        kept = {"grade": data["grade"]} if "grade" in data else {}
+        return {**entry, "text": "", "data": kept, "redacted": True}
+    if entry["kind"] == EntryKind.SMS_OUT and access.is_medical(_message_category(data)):
+        return {**entry, "text": "", "data": {"message": data.get("message")}, "redacted": True}
+    return entry
+
+
+def _message_category(data: dict[str, Any]) -> str | None:
+    """A sent message's template category (older entries name only the template)."""
+    if "category" in data or not data.get("template"):
+        return data.get("category")
+    from maler.models import MessageTemplate
+
+    return (
+        MessageTemplate.objects.filter(key=data["template"])
+        .values_list("category", flat=True)
+        .first()
+    )
+
+
 class InquiryDetailSerializer(InquiryRowSerializer):
     """The inquiry page's whole picture. `actions` needs the reader in the context as `user`."""
 
@@ -131,6 +164,7 @@ class InquiryDetailSerializer(InquiryRowSerializer):
     doctor_needed = serializers.SerializerMethodField()
     doctor_answer = serializers.SerializerMethodField()
     latest_inbound = serializers.SerializerMethodField()
+    clinical_hidden = serializers.SerializerMethodField()
 
     class Meta(InquiryRowSerializer.Meta):
         fields = [
@@ -141,7 +175,20 @@ class InquiryDetailSerializer(InquiryRowSerializer):
             "doctor_answer",
             "latest_inbound",
             "entries",
+            "clinical_hidden",
         ]
+
+    def to_representation(self, inquiry: Inquiry) -> dict[str, Any]:
+        data = dict(super().to_representation(inquiry))
+        if data["clinical_hidden"]:
+            data["doctor_answer"] = None
+            data["entries"] = [_without_clinical(entry) for entry in data["entries"]]
+        return data
+
+    def get_clinical_hidden(self, inquiry: Inquiry) -> bool:
+        """True for a reader without clinical access: triage reasons, the doctor's question
+        and answer and medical messages are left out of the timeline."""
+        return not access.may(self.context["user"], Action.READ_CLINICAL)
 
     def get_actions(self, inquiry: Inquiry) -> list[str]:
         return actions.available_actions(inquiry=inquiry, user=self.context["user"])

@@ -12,5 +12,6 @@ urlpatterns = [
     path("inquiries/<int:pk>/claim/", api.InquiryClaimApi.as_view(), name="inquiry-claim"),
     path("inquiries/<int:pk>/release/", api.InquiryReleaseApi.as_view(), name="inquiry-release"),
     path("inquiries/<int:pk>/notes/", api.InquiryNotesApi.as_view(), name="inquiry-notes"),
+    path("inquiries/<int:pk>/patient/", api.InquiryPatientApi.as_view(), name="inquiry-patient"),
     path("inquiries/<int:pk>/close/", api.InquiryCloseApi.as_view(), name="inquiry-close"),
 ]

@@ -9,8 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import roles
-from core.api import StrictInputSerializer, role_permission, validated
+from core import access
+from core.access import Action
+from core.api import StrictInputSerializer, validated
 from henvendelser.api import ByMethod
 
 from . import services
@@ -26,10 +27,16 @@ class VersionSerializer(serializers.ModelSerializer):
 
 class TemplateSerializer(serializers.ModelSerializer):
     languages = serializers.SerializerMethodField()
+    may_send = serializers.SerializerMethodField()
 
     class Meta:
         model = MessageTemplate
-        fields = ["key", "name", "category", "sensitive", "languages"]
+        fields = ["key", "name", "category", "sensitive", "languages", "may_send"]
+
+    def get_may_send(self, template: MessageTemplate) -> bool:
+        """Whether the reader may send it (the secretary: practical templates only)."""
+        user = self.context.get("user")
+        return user is not None and access.may_send(user, template.category)
 
     def get_languages(self, template: MessageTemplate) -> dict[str, Any]:
         """The version in use per language (the newest)."""
@@ -57,8 +64,8 @@ class TemplateListApi(APIView):
 
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.TEMPLATE_READERS)],
-        "POST": [role_permission(*roles.TEMPLATE_PUBLISHERS)],
+        "GET": [access.permission(Action.READ_TEMPLATES)],
+        "POST": [access.permission(Action.PUBLISH_TEMPLATES)],
     }
 
     class InputSerializer(StrictInputSerializer):
@@ -68,7 +75,8 @@ class TemplateListApi(APIView):
         sensitive = serializers.BooleanField()
 
     def get(self, request: Request) -> Response:
-        return Response({"results": TemplateSerializer(_templates(), many=True).data})
+        templates = TemplateSerializer(_templates(), many=True, context={"user": request.user})
+        return Response({"results": templates.data})
 
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
@@ -77,7 +85,7 @@ class TemplateListApi(APIView):
 
 
 class TemplateDetailApi(APIView):
-    permission_classes = [role_permission(*roles.TEMPLATE_READERS)]
+    permission_classes = [access.permission(Action.READ_TEMPLATES)]
 
     def get(self, request: Request, key: str) -> Response:
         template = services.get_template(key)
@@ -87,7 +95,7 @@ class TemplateDetailApi(APIView):
 class TemplateVersionsApi(APIView):
     """`POST /api/templates/{key}/versions/`: `language`, `body`, `variables`."""
 
-    permission_classes = [role_permission(*roles.TEMPLATE_PUBLISHERS)]
+    permission_classes = [access.permission(Action.PUBLISH_TEMPLATES)]
 
     class InputSerializer(StrictInputSerializer):
         language = serializers.ChoiceField(choices=LANGUAGE_CODES)
@@ -106,7 +114,7 @@ class TemplateVersionsApi(APIView):
 class TemplatePreviewApi(APIView):
     """`POST /api/templates/{key}/preview/`: `language`, `variables` → the text and its cost."""
 
-    permission_classes = [role_permission(*roles.TEMPLATE_READERS)]
+    permission_classes = [access.permission(Action.READ_TEMPLATES)]
 
     class InputSerializer(StrictInputSerializer):
         language = serializers.ChoiceField(choices=LANGUAGE_CODES)

@@ -13,9 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import audit, roles
-from core.api import StrictInputSerializer, role_permission, validated
+from core import access, audit
+from core.access import Action
+from core.api import StrictInputSerializer, validated
 from core.exceptions import InvalidInput
+from core.logfilters import redact
 from henvendelser import selectors
 from henvendelser.api import ByMethod, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
@@ -81,9 +83,24 @@ class MessageSerializer(serializers.ModelSerializer):
             return None
         return {
             "key": version.template.key,
+            "category": version.template.category,
             "language": version.language,
             "version": version.number,
         }
+
+    def to_representation(self, message: Message) -> dict[str, Any]:
+        """Staff never see a secure link's token (it opens the family's page). A reader
+        without clinical access (the secretary) sees that a medical message went and how it
+        fared, not what it said. The reader comes in the context as `user`."""
+        data = dict(super().to_representation(message))
+        if message.sensitive:
+            data["body"] = redact(data["body"])
+        version = message.template_version
+        category = version.template.category if version is not None else None
+        data["redacted"] = not access.may_read_message(self.context["user"], category)
+        if data["redacted"]:
+            data["body"] = data["content"] = ""
+        return data
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -118,7 +135,7 @@ class InquiryRepliesApi(APIView):
     """`POST /api/inquiries/{id}/replies/`: `template` + `language` + `variables`, or `text`.
     An `Idempotency-Key` header makes a repeated request return the first message."""
 
-    permission_classes = [role_permission(*roles.MESSAGE_SENDERS)]
+    permission_classes = [access.permission(Action.SEND_PRACTICAL_MESSAGE)]
 
     class InputSerializer(StrictInputSerializer):
         template = serializers.SlugField(max_length=64, required=False, allow_null=True)
@@ -147,7 +164,8 @@ class InquiryRepliesApi(APIView):
             **data,
         )
         return Response(
-            MessageSerializer(_messages().get(pk=message.pk)).data, status=201 if created else 200
+            MessageSerializer(_messages().get(pk=message.pk), context={"user": request.user}).data,
+            status=201 if created else 200,
         )
 
 
@@ -155,7 +173,7 @@ class FreeTextPreviewApi(APIView):
     """`POST /api/messages/preview/`: `text` → `encoding`, `characters`, `segments`, and
     `sendable` with the `problems` that would refuse it."""
 
-    permission_classes = [role_permission(*roles.MESSAGE_SENDERS)]
+    permission_classes = [access.permission(Action.SEND_MESSAGE)]
 
     class InputSerializer(StrictInputSerializer):
         text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=20_000)
@@ -168,26 +186,28 @@ class FreeTextPreviewApi(APIView):
 class InquiryMessagesApi(APIView):
     """`GET /api/inquiries/{id}/messages/`: the messages sent on an inquiry, oldest first."""
 
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_QUEUE)]
 
     def get(self, request: Request, pk: int) -> Response:
         visible_inquiry_id(request, pk)
         messages = list(_messages().filter(inquiry_id=pk))
         _audit_messages(request, "message.list", messages)
-        return Response({"results": MessageSerializer(messages, many=True).data})
+        return Response(
+            {"results": MessageSerializer(messages, many=True, context={"user": request.user}).data}
+        )
 
 
 class MessageDetailApi(APIView):
     """`GET /api/messages/{id}/`: one outbound message and its delivery status."""
 
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_QUEUE)]
 
     def get(self, request: Request, pk: int) -> Response:
         message = get_object_or_404(
-            _messages().filter(section_id__in=roles.user_section_ids(request.user)), pk=pk
+            _messages().filter(section_id__in=access.sections(request.user)), pk=pk
         )
         _audit_messages(request, "message.read", [message])
-        return Response(MessageSerializer(message).data)
+        return Response(MessageSerializer(message, context={"user": request.user}).data)
 
 
 class MunicipalCoordinatorSerializer(serializers.ModelSerializer):
@@ -197,7 +217,7 @@ class MunicipalCoordinatorSerializer(serializers.ModelSerializer):
 
 
 class MunicipalCoordinatorsApi(APIView):
-    permission_classes = [role_permission(*roles.TEMPLATE_READERS)]
+    permission_classes = [access.permission(Action.READ_TEMPLATES)]
 
     def get(self, request: Request) -> Response:
         rows = MunicipalCoordinator.objects.all()
@@ -245,8 +265,8 @@ class PatientFollowUpsApi(APIView):
 
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(*roles.MESSAGE_SENDERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "POST": [access.permission(Action.MANAGE_PLANS)],
     }
 
     class InputSerializer(StrictInputSerializer):
@@ -286,13 +306,11 @@ class PatientFollowUpsApi(APIView):
 
 
 class FollowUpCancelApi(APIView):
-    permission_classes = [role_permission(*roles.MESSAGE_SENDERS)]
+    permission_classes = [access.permission(Action.MANAGE_PLANS)]
 
     def post(self, request: Request, pk: int) -> Response:
         plan = get_object_or_404(
-            FollowUpPlan.objects.filter(
-                patient__section_id__in=roles.user_section_ids(request.user)
-            ),
+            FollowUpPlan.objects.filter(patient__section_id__in=access.sections(request.user)),
             pk=pk,
         )
         plan = plans.cancel_plan(plan_id=plan.pk, by=request.user)

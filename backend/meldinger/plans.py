@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import access, audit
+from core.access import Action
 from core.exceptions import DomainError, InvalidInput, PlanExists
 from core.realtime import lock_section
 from henvendelser.models import Contact, Patient
@@ -87,6 +88,7 @@ def create_plan(
     """Schedule a plan's messages to a contact. Returns the plan and whether it is new: the
     same `idempotency_key` again returns the first plan, and a second running plan of the same
     kind to the same contact is refused, so no family gets each message twice."""
+    access.require(by, Action.MANAGE_PLANS, patient.section_id)
     now = now or timezone.now()
     if idempotency_key:
         earlier = FollowUpPlan.objects.filter(idempotency_key=idempotency_key).first()
@@ -238,6 +240,7 @@ def cancel_plan(*, plan_id: int, by: Any, now: dt.datetime | None = None) -> Fol
             .select_related("patient")
             .get(pk=plan_id)
         )
+        access.require(by, Action.MANAGE_PLANS, plan.patient.section_id)
         if plan.cancelled_at is None:
             plan.cancelled_at, plan.cancelled_by = now, by
             plan.save(update_fields=["cancelled_at", "cancelled_by"])

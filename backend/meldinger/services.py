@@ -16,7 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import access, audit
+from core.access import Action
 from core.exceptions import DomainError, InvalidInput, NotClaimant
 from core.models import Section
 from core.realtime import lock_section
@@ -306,6 +307,8 @@ def create_reply(
         existing = Message.objects.filter(idempotency_key=key).first()
         if existing is not None:
             return existing, False
+        category = templates.get_template(template).category if template else None
+        access.require(by, access.message_action(category), inquiry.section_id)
         if inquiry.claimed_by_id not in (None, by.pk):
             raise NotClaimant(
                 _("Henvendelsen er tatt av %(name)s.") % {"name": display_name(inquiry.claimed_by)},
@@ -325,7 +328,7 @@ def create_reply(
         )
         old_status = inquiry.status
         inquiry.status = lifecycle.next_status("reply_sent", inquiry.status)
-        if inquiry.claimed_by_id is None:
+        if inquiry.claimed_by_id is None and access.may(by, Action.WORK_INQUIRY):
             inquiry.claimed_by, inquiry.claimed_at = by, now
         message = queue_message(
             section=inquiry.section_id,
@@ -349,6 +352,7 @@ def create_reply(
             data={
                 "message": message.pk,
                 "template": template,
+                "category": category,
                 "sensitive": composed.sensitive,
                 "status_from": old_status,
             },

@@ -10,8 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import audit, roles
-from core.api import StrictInputSerializer, role_permission, validated
+from core import access, audit
+from core.access import Action
+from core.api import StrictInputSerializer, validated
 from core.exceptions import InvalidInput
 from henvendelser import selectors as inquiry_selectors
 from henvendelser.api import ByMethod, visible_inquiry_id
@@ -76,7 +77,7 @@ class AssessmentOutputSerializer(serializers.ModelSerializer):
 class TriageAssessApi(APIView):
     """`POST /api/triage/assess/`: inputs in, grade, action and reasons out. Stores nothing."""
 
-    permission_classes = [role_permission(*roles.QUEUE_READERS)]
+    permission_classes = [access.permission(Action.READ_CLINICAL)]
 
     def post(self, request: Request) -> Response:
         result, _rules = services.run_rules(_json_object(request.data))
@@ -86,8 +87,8 @@ class TriageAssessApi(APIView):
 class InquiryAssessmentsApi(APIView):
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(*roles.ASSESSORS)],
+        "GET": [access.permission(Action.READ_CLINICAL)],
+        "POST": [access.permission(Action.ASSESS)],
     }
 
     class OverrideSerializer(StrictInputSerializer):
@@ -136,8 +137,8 @@ class RulesApi(APIView):
 
     permission_classes = [ByMethod]
     permissions_by_method = {
-        "GET": [role_permission(*roles.QUEUE_READERS)],
-        "POST": [role_permission(*roles.RULE_PUBLISHERS)],
+        "GET": [access.permission(Action.READ_QUEUE)],
+        "POST": [access.permission(Action.PUBLISH_RULES)],
     }
 
     class InputSerializer(StrictInputSerializer):

@@ -8,8 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core import roles
-from core.exceptions import InvalidInput, InvalidTransition, NotAllowed
+from core import access
+from core.access import Action
+from core.exceptions import InvalidInput, InvalidTransition
 from henvendelser.events import INQUIRY_UPDATED
 from henvendelser.models import EntryKind, Status
 from henvendelser.services._common import (
@@ -50,8 +51,7 @@ def assess_inquiry(
     clears the alarm flag (someone has now looked)."""
     now = now_or(now)
     inquiry = lock_inquiry(inquiry_id)
-    if inquiry.section_id not in roles.user_section_ids(by):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+    access.require(by, Action.ASSESS, inquiry.section_id)
     if inquiry.status == Status.CLOSED:
         raise InvalidTransition(_("Henvendelsen er lukket."), fields={"status": inquiry.status})
     result, rules = run_rules(inputs)

@@ -9,9 +9,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from core import roles
+from core import access
+from core.access import Action
 from core.errors import error_body
-from henvendelser.models import Category, Channel
+from core.models import Section
+from henvendelser.models import Category, Channel, Inquiry
 
 
 class KontaktpunktLoginView(LoginView):
@@ -25,53 +27,61 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def queue_page(request: HttpRequest) -> HttpResponse:
-    if roles.user_roles(request.user) == {roles.DOCTOR}:
-        return redirect("doctor")
-    if not roles.has_role(request.user, roles.QUEUE_READERS):
+    user = request.user
+    if access.may(user, Action.ANSWER_ESCALATION) and not access.may(user, Action.LOG_INQUIRY):
+        return redirect("doctor")  # a doctor's work is on the doctor's page
+    if not access.may(user, Action.READ_QUEUE):
         return _forbidden(request)
+    mine = list(Section.objects.filter(pk__in=access.sections(user)).order_by("name", "pk"))
+    if not mine:
+        return _forbidden(request)
+    requested = request.GET.get("section")
+    section_id = access.queue_section(user, requested)
+    if section_id is None:
+        # Several sections and none chosen (or one not theirs): show the first, and say so in
+        # the address and the picker, so the socket is always asked for a section by name.
+        return redirect(f"{request.path}?section={mine[0].pk}")
     return render(
         request,
         "web/queue.html",
         {
             "channels": Channel.choices,
             "categories": Category.choices,
-            "can_log": roles.has_role(request.user, roles.INQUIRY_LOGGERS),
+            "sections": mine,
+            "section_id": section_id,
+            "can": access.page_flags(user),
         },
     )
 
 
 @login_required
 def inquiry_page(request: HttpRequest, pk: int) -> HttpResponse:
-    if not roles.has_role(request.user, roles.QUEUE_READERS):
+    if not access.may(request.user, Action.READ_QUEUE):
         return _forbidden(request)
+    section_id = (
+        Inquiry.objects.filter(pk=pk, section_id__in=access.sections(request.user))
+        .values_list("section_id", flat=True)
+        .first()
+    )
     return render(
         request,
         "web/inquiry.html",
-        {
-            "inquiry_id": pk,
-            "can_work": roles.has_role(request.user, roles.INQUIRY_WORKERS),
-            "can_note": roles.has_role(request.user, roles.NOTE_WRITERS),
-            "can_assess": roles.has_role(request.user, roles.ASSESSORS),
-            "can_escalate": roles.has_role(request.user, (roles.COORDINATOR, roles.LEAD)),
-            "can_reply": roles.has_role(request.user, roles.MESSAGE_SENDERS),
-        },
+        {"inquiry_id": pk, "section_id": section_id, "can": access.page_flags(request.user)},
     )
 
 
 @login_required
 def doctor_page(request: HttpRequest) -> HttpResponse:
-    if not roles.has_role(request.user, (roles.DOCTOR,)):
+    if not access.may(request.user, Action.ANSWER_ESCALATION):
         return _forbidden(request)
     return render(request, "web/doctor.html")
 
 
 @login_required
 def roster_page(request: HttpRequest) -> HttpResponse:
-    if not roles.has_role(request.user, roles.QUEUE_READERS):
+    if not access.may(request.user, Action.READ_QUEUE):
         return _forbidden(request)
-    return render(
-        request, "web/roster.html", {"can_edit": roles.has_role(request.user, (roles.LEAD,))}
-    )
+    return render(request, "web/roster.html", {"can": access.page_flags(request.user)})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -17,7 +17,12 @@ def test_a_templated_reply_is_sent_through_twilio_and_answers_the_inquiry(
         response = reply(CALLBACK_BLODPROVER)
     assert response.status_code == 201
     body = response.json()
-    assert body["template"] == {"key": "blodprover_fine", "language": "nb", "version": 1}
+    assert body["template"] == {
+        "key": "blodprover_fine",
+        "category": "test_results",
+        "language": "nb",
+        "version": 1,
+    }
     [sent] = fake_twilio.sent_to(mother.phone)
     assert sent["from"] == TWILIO_TEST_FROM
     assert sent["body"] == (

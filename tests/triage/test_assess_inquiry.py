@@ -158,8 +158,8 @@ def test_assessments_are_listed_with_the_rules_version(api_as, coordinator, sect
     assert {a["rules_version"] for a in listed["results"]} == {"2026.1"}
 
 
-def test_the_stateless_endpoint_stores_nothing(api_as, secretary):
-    response = api_as(secretary).post(
+def test_the_stateless_endpoint_stores_nothing(api_as, coordinator):
+    response = api_as(coordinator).post(
         "/api/triage/assess/",
         {"temperature_c": 38.5, "question_type": "medication_dose"},
         format="json",
@@ -168,7 +168,7 @@ def test_the_stateless_endpoint_stores_nothing(api_as, secretary):
     body = response.json()
     assert (body["grade"], body["action"]) == ("red", "escalate_now")
     assert not Assessment.objects.exists()
-    bad = api_as(secretary).post("/api/triage/assess/", [1], format="json")
+    bad = api_as(coordinator).post("/api/triage/assess/", [1], format="json")
     assert bad.status_code == 400
 
 

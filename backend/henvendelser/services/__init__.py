@@ -1,6 +1,13 @@
 """Services: every write to inquiries, patients and contacts goes through these functions."""
 
-from .inquiries import add_note, claim_inquiry, close_inquiry, log_inquiry, release_inquiry
+from .inquiries import (
+    add_note,
+    claim_inquiry,
+    close_inquiry,
+    link_patient,
+    log_inquiry,
+    release_inquiry,
+)
 from .intake import (
     IntakeResult,
     attach_voicemail,
@@ -19,6 +26,7 @@ __all__ = [
     "claim_inquiry",
     "close_inquiry",
     "create_patient",
+    "link_patient",
     "log_inquiry",
     "receive_call",
     "receive_sms",

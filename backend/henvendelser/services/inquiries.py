@@ -8,8 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core import roles
-from core.exceptions import AlreadyClaimed, InvalidInput, NotAllowed, NotClaimant
+from core import access
+from core.access import Action
+from core.exceptions import AlreadyClaimed, InvalidInput, InvalidTransition, NotClaimant
 from core.models import Section
 from core.realtime import lock_section
 
@@ -21,15 +22,11 @@ from ..events import (
     INQUIRY_UPDATED,
     publish_inquiry_event,
 )
-from ..models import EntryKind, Identification, Inquiry, Patient
+from ..models import EntryKind, Identification, Inquiry, Patient, Status
 from ..serializers import display_name
 from ._common import add_entry, audit_inquiry, lock_inquiry, now_or, touch_and_publish
 from .intake import identify_caller
-
-
-def _require_section_member(user: Any, section_id: int) -> None:
-    if section_id not in roles.user_section_ids(user):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+from .patients import add_contact
 
 
 @transaction.atomic
@@ -52,7 +49,7 @@ def log_inquiry(
         raise InvalidInput(
             _("Pasienten hører til en annen seksjon."), fields={"patient": ["wrong_section"]}
         )
-    _require_section_member(by, section.pk)
+    access.require(by, Action.LOG_INQUIRY, section.pk)
     lock_section(section.pk)
     contact = None
     identification: str = Identification.UNKNOWN
@@ -94,10 +91,6 @@ def log_inquiry(
     return inquiry
 
 
-def _is_lead(user: Any) -> bool:
-    return roles.has_role(user, (roles.LEAD,))
-
-
 @transaction.atomic
 def claim_inquiry(
     *, inquiry_id: int, by: Any, to: Any = None, now: dt.datetime | None = None
@@ -106,21 +99,23 @@ def claim_inquiry(
     refused until it is released, except that the claimant or a lead may hand it over."""
     now = now_or(now)
     inquiry = lock_inquiry(inquiry_id)
-    _require_section_member(by, inquiry.section_id)
+    access.require(by, Action.WORK_INQUIRY, inquiry.section_id)
     target = to or by
     new_status = lifecycle.next_status("claim", inquiry.status)
     holder = inquiry.claimed_by
-    if holder is not None and holder.pk != by.pk and not _is_lead(by):
+    if holder is not None and holder.pk != by.pk and not access.may(by, Action.REASSIGN_INQUIRY):
         raise AlreadyClaimed(
             _("Henvendelsen er allerede tatt av %(name)s.") % {"name": display_name(holder)},
             fields={"claimed_by": holder.pk},
         )
     if target.pk != by.pk:
-        if holder is not None and holder.pk != by.pk and not _is_lead(by):
-            raise NotClaimant(_("Bare den som har henvendelsen, eller en leder, kan gi den bort."))
-        if inquiry.section_id not in roles.user_section_ids(target) or not roles.has_role(
-            target, roles.INQUIRY_WORKERS
+        if (
+            holder is not None
+            and holder.pk != by.pk
+            and not access.may(by, Action.REASSIGN_INQUIRY)
         ):
+            raise NotClaimant(_("Bare den som har henvendelsen, eller en leder, kan gi den bort."))
+        if not access.may(target, Action.WORK_INQUIRY, inquiry.section_id):
             raise InvalidInput(
                 _("Mottakeren kan ikke ta henvendelser i denne seksjonen."),
                 fields={"to": ["not_a_coordinator_here"]},
@@ -148,10 +143,10 @@ def release_inquiry(*, inquiry_id: int, by: Any, now: dt.datetime | None = None)
     """Give an inquiry back to the queue. Only its claimant, or a lead, may."""
     now = now_or(now)
     inquiry = lock_inquiry(inquiry_id)
-    _require_section_member(by, inquiry.section_id)
+    access.require(by, Action.WORK_INQUIRY, inquiry.section_id)
     if inquiry.claimed_by_id is None:
         raise NotClaimant(_("Ingen har tatt denne henvendelsen."))
-    if inquiry.claimed_by_id != by.pk and not _is_lead(by):
+    if inquiry.claimed_by_id != by.pk and not access.may(by, Action.REASSIGN_INQUIRY):
         raise NotClaimant(
             _("Bare den som har tatt henvendelsen, eller en leder, kan gi den fra seg.")
         )
@@ -172,7 +167,7 @@ def add_note(*, inquiry_id: int, by: Any, text: str, now: dt.datetime | None = N
     if not text.strip():
         raise InvalidInput(_("Notatet er tomt."), fields={"text": ["blank"]})
     inquiry = lock_inquiry(inquiry_id)
-    _require_section_member(by, inquiry.section_id)
+    access.require(by, Action.WRITE_NOTE, inquiry.section_id)
     add_entry(inquiry=inquiry, kind=EntryKind.NOTE, at=now, author=by, text=text.strip())
     audit_inquiry(user=by, action="inquiry.note", inquiry=inquiry)
     touch_and_publish(inquiry=inquiry, event_type=INQUIRY_UPDATED, now=now)
@@ -191,10 +186,10 @@ def close_inquiry(
             _("Skriv hva som ble gjort før du lukker."), fields={"resolution": ["blank"]}
         )
     inquiry = lock_inquiry(inquiry_id)
-    _require_section_member(by, inquiry.section_id)
+    access.require(by, Action.WORK_INQUIRY, inquiry.section_id)
     new_status = lifecycle.next_status("close", inquiry.status)
     holder = inquiry.claimed_by
-    if holder is not None and holder.pk != by.pk and not _is_lead(by):
+    if holder is not None and holder.pk != by.pk and not access.may(by, Action.REASSIGN_INQUIRY):
         raise AlreadyClaimed(
             _("Henvendelsen er tatt av %(name)s.") % {"name": display_name(holder)},
             fields={"claimed_by": holder.pk},
@@ -205,5 +200,60 @@ def close_inquiry(
     inquiry.needs_callback = False
     add_entry(inquiry=inquiry, kind=EntryKind.CLOSED, at=now, author=by, text=inquiry.resolution)
     audit_inquiry(user=by, action="inquiry.close", inquiry=inquiry)
+    touch_and_publish(inquiry=inquiry, event_type=INQUIRY_UPDATED, now=now)
+    return inquiry
+
+
+@transaction.atomic
+def link_patient(
+    *,
+    inquiry_id: int,
+    by: Any,
+    patient: Patient,
+    save_number_as: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> Inquiry:
+    """Say which child an unknown or ambiguous caller is about. The caller's number becomes
+    the inquiry's contact when the patient already has it; with `save_number_as` (`name`,
+    `relation`) it is saved as a new contact of the patient (no SMS consent: that is asked
+    and recorded separately), so the next text from it is recognised."""
+    now = now_or(now)
+    inquiry = lock_inquiry(inquiry_id)
+    access.require(by, Action.WORK_INQUIRY, inquiry.section_id)
+    if inquiry.status == Status.CLOSED:
+        raise InvalidTransition(_("Henvendelsen er lukket."), fields={"status": inquiry.status})
+    if patient.section_id != inquiry.section_id:
+        raise InvalidInput(
+            _("Pasienten hører til en annen seksjon."), fields={"patient": ["other_section"]}
+        )
+    phone = inquiry.caller_phone
+    contact = patient.contacts.filter(phone=phone).first() if phone else None
+    if inquiry.patient_id == patient.pk and (contact is not None or not save_number_as):
+        return inquiry  # already so (a second press): nothing new to record
+    if contact is None and save_number_as and phone:
+        contact = add_contact(
+            by=by,
+            patient=patient,
+            name=save_number_as["name"],
+            relation=save_number_as["relation"],
+            phone=phone,
+        )
+    previous = inquiry.patient_id
+    inquiry.patient, inquiry.contact = patient, contact
+    inquiry.identification = Identification.IDENTIFIED
+    add_entry(
+        inquiry=inquiry,
+        kind=EntryKind.PATIENT_LINKED,
+        at=now,
+        author=by,
+        data={"patient": patient.pk, "previous": previous, "contact": contact and contact.pk},
+    )
+    audit_inquiry(
+        user=by,
+        action="inquiry.link_patient",
+        inquiry=inquiry,
+        previous_patient=previous,
+        contact=contact and contact.pk,
+    )
     touch_and_publish(inquiry=inquiry, event_type=INQUIRY_UPDATED, now=now)
     return inquiry

@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit, roles
-from core.exceptions import InvalidInput, NotAllowed
+from core import access, audit
+from core.access import Action
+from core.exceptions import InvalidInput
 from core.models import Section
 
 from ..models import Contact, Patient
@@ -44,7 +45,7 @@ def _check_birth_date_matches(national_id: str, birth_date: Any) -> None:
 def _check_doctor(doctor: Any, section_id: int) -> None:
     if doctor is None:
         return
-    if not roles.is_doctor_in(doctor, section_id):
+    if not access.may(doctor, Action.ANSWER_ESCALATION, section_id):
         raise InvalidInput(
             _("Pasientansvarlig lege må være lege i seksjonen."),
             fields={"responsible_doctor": [_("Må være lege i seksjonen.")]},
@@ -64,8 +65,7 @@ def _save_patient(patient: Patient) -> None:
 
 @transaction.atomic
 def create_patient(*, by: Any, section: Section, **fields: Any) -> Patient:
-    if section.pk not in roles.user_section_ids(by):
-        raise NotAllowed(_("Du har ikke tilgang til denne seksjonen."))
+    access.require(by, Action.WRITE_PATIENT, section.pk)
     patient = Patient(section=section, **{k: v for k, v in fields.items() if k in PATIENT_FIELDS})
     _check_birth_date_matches(patient.national_id, patient.birth_date)
     _check_doctor(patient.responsible_doctor, section.pk)
@@ -78,6 +78,7 @@ def create_patient(*, by: Any, section: Section, **fields: Any) -> Patient:
 
 @transaction.atomic
 def update_patient(*, by: Any, patient: Patient, **fields: Any) -> Patient:
+    access.require(by, Action.WRITE_PATIENT, patient.section_id)
     changed = sorted(k for k in fields if k in PATIENT_FIELDS)
     for name in changed:
         setattr(patient, name, fields[name])
@@ -107,6 +108,7 @@ def add_contact(
     sms_consent: bool = False,
 ) -> Contact:
     """A parent, guardian or the patient. Consent to SMS is recorded with who and when."""
+    access.require(by, Action.WRITE_CONTACT, patient.section_id)
     now = timezone.now()
     contact = Contact.objects.create(
         patient=patient,
@@ -135,6 +137,7 @@ CONTACT_FIELDS = ("name", "relation", "phone", "language", "sms_consent")
 def update_contact(*, by: Any, contact: Contact, **fields: Any) -> Contact:
     """Change a contact. Consent given is recorded with who and when; consent withdrawn clears
     that. The audit names the fields changed, not their values."""
+    access.require(by, Action.WRITE_CONTACT, contact.patient.section_id)
     changed = sorted(k for k in fields if k in CONTACT_FIELDS and getattr(contact, k) != fields[k])
     for name in changed:
         setattr(contact, name, fields[name])

@@ -5,6 +5,7 @@ import {
   ME, api, cap, deadline, el, label, once, onSubmitOnce, when, who,
 } from "./common.js";
 import { connect } from "./live.js";
+import { patientPicker } from "./patients.js";
 import { startFollowUps } from "./followups.js";
 import { startReplyBox } from "./replies.js";
 import { startTriageForm } from "./triage_form.js";
@@ -29,7 +30,7 @@ function renderTop(inq) {
     inbound.appendChild(head);
     if (latest.alarm_terms.length) {
       inbound.appendChild(el("p", "alarm-line", "Alarmord: " + latest.alarm_terms.map((t) => label("alarm_term", t)).join(", ") +
-        (inq.grade ? "" : ". Ikke vurdert ennå: gjør triage.")));
+        (inq.grade ? "" : allowed("assess") ? ". Ikke vurdert ennå: gjør triage." : ". Ikke vurdert ennå: si fra til koordinator nå.")));
     }
     inbound.appendChild(el("p", "inbound-text", latest.text || "(talemelding uten tekst)"));
   }
@@ -70,6 +71,7 @@ function renderTimeline(inq) {
     if (entry.author) head.appendChild(el("span", "author", " – " + entry.author.name));
     li.appendChild(head);
     if (entry.text) li.appendChild(el("p", "text", entry.text));
+    if (entry.redacted) li.appendChild(el("p", "meta redacted", "Medisinsk innhold vises ikke for din rolle."));
     if (entry.kind === "voicemail" && entry.data && entry.data.recording_url) {
       const a = el("a", null, "Hør talemeldingen");
       a.href = entry.data.recording_url;
@@ -78,7 +80,7 @@ function renderTimeline(inq) {
     }
     if (entry.kind === "assessment" && entry.data) {
       li.appendChild(el("span", "pill " + entry.data.grade, label("grade", entry.data.grade)));
-      if (entry.data.computed_grade !== entry.data.grade) {
+      if (entry.data.computed_grade && entry.data.computed_grade !== entry.data.grade) {
         li.appendChild(el("span", "tag", "Reglene ga " + label("grade", entry.data.computed_grade)));
       }
       const why = el("ul");
@@ -106,6 +108,7 @@ function render(inq) {
   renderTop(inq);
   renderEscalation(inq);
   show(document.getElementById("escalate"), allowed("escalate"));
+  show(document.getElementById("link-patient"), allowed("link_patient"));
   show(document.getElementById("claim-btn"), allowed("claim"));
   show(document.getElementById("release-btn"), allowed("release"));
   show(document.getElementById("close-form"), allowed("close"));
@@ -142,6 +145,24 @@ const live = connect({
     renderPresence();
   },
 });
+
+/* An unknown or ambiguous caller: say which child it is about, and maybe keep the number. */
+const linkBox = document.getElementById("link-patient");
+if (linkBox) {
+  const form = document.getElementById("link-form");
+  const picker = patientPicker(form.querySelector("[data-patient-picker]"));
+  const extra = document.getElementById("save-number-fields");
+  form.save_number.addEventListener("change", () => { extra.hidden = !form.save_number.checked; });
+  onSubmitOnce(form, () => {
+    const patient = picker.value();
+    if (!patient) return Promise.reject(new Error("Velg en pasient fra listen."));
+    const body = { patient };
+    if (form.save_number.checked) {
+      body.save_number_as = { name: form.contact_name.value.trim(), relation: form.relation.value.trim() };
+    }
+    return act("patient/", body).then(() => { picker.clear(); form.reset(); extra.hidden = true; });
+  });
+}
 
 /* A write on the inquiry; the answer is the inquiry as it is now. */
 function act(path, body) {

@@ -20,7 +20,10 @@ export function connect(handlers, path) {
 
   function open() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + (path || "/ws/queue/"));
+    // The queue of the section the page is about (the server names it; the socket never guesses).
+    const section = document.body.dataset.section;
+    const queue = "/ws/queue/" + (section ? "?section=" + encodeURIComponent(section) : "");
+    socket = new WebSocket(scheme + location.host + (path || queue));
     socket.onopen = () => {
       delay = 500;
       pingTimer = setInterval(() => send({ type: "ping" }), 25000);

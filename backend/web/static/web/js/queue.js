@@ -167,6 +167,7 @@ if (form) {
     const data = {};
     new FormData(form).forEach((v, k) => { if (v !== "" && k !== "patient_search" && k !== "patient_choice") data[k] = v; });
     if (picker.value()) data.patient = picker.value();
+    else if (document.body.dataset.section) data.section = Number(document.body.dataset.section);
     return api("POST", "/api/inquiries/", data).then(() => {
       form.reset();
       picker.clear();
@@ -176,3 +177,11 @@ if (form) {
   });
 }
 export { live };
+
+/* Someone in several sections watches one queue at a time, named in the address. */
+const sectionPicker = document.getElementById("section-picker");
+if (sectionPicker) {
+  sectionPicker.addEventListener("change", () => {
+    location.assign(location.pathname + "?section=" + encodeURIComponent(sectionPicker.value));
+  });
+}

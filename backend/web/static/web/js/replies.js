@@ -46,7 +46,9 @@ export function startReplyBox(id, reload, contactOf) {
       const state = linkState(m);
       if (state) head.appendChild(el("span", "link-state link-" + m.secure_link.state, " · " + state));
       li.appendChild(head);
-      li.appendChild(el("p", "message-body", m.content));
+      li.appendChild(m.redacted
+        ? el("p", "meta redacted", "Medisinsk innhold vises ikke for din rolle.")
+        : el("p", "message-body", m.content));
       list.appendChild(li);
     });
   }
@@ -123,10 +125,12 @@ export function startReplyBox(id, reload, contactOf) {
   }
 
   api("GET", "/api/templates/").then((data) => {
-    data.results.forEach((t) => {
+    // Only what this user may send: the secretary gets the practical templates, no free text.
+    data.results.filter((t) => t.may_send).forEach((t) => {
       templates[t.key] = t;
       picker.appendChild(new Option(t.name + (t.sensitive ? " (sensitiv)" : ""), t.key));
     });
+    if (picker.value) pick();
   }).catch((error) => showError(errorBoxFor(send), error));
   picker.addEventListener("change", pick);
   language.addEventListener("change", pick);
