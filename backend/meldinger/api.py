@@ -98,6 +98,15 @@ class MessageSerializer(serializers.ModelSerializer):
         version = message.template_version
         category = version.template.category if version is not None else None
         data["redacted"] = not access.may_read_message(self.context["user"], category)
+        link = data.get("secure_link")
+        data["may_reissue"] = bool(
+            link
+            and link["state"] in ("locked", "expired")
+            and message.pk not in self.context.get("reissued", set())
+            and access.may(
+                self.context["user"], access.message_action(category), message.section_id
+            )
+        )
         if data["redacted"]:
             data["body"] = data["content"] = ""
         return data
@@ -192,9 +201,8 @@ class InquiryMessagesApi(APIView):
         visible_inquiry_id(request, pk)
         messages = list(_messages().filter(inquiry_id=pk))
         _audit_messages(request, "message.list", messages)
-        return Response(
-            {"results": MessageSerializer(messages, many=True, context={"user": request.user}).data}
-        )
+        context = {"user": request.user, "reissued": services.reissued_ids(messages)}
+        return Response({"results": MessageSerializer(messages, many=True, context=context).data})
 
 
 class MessageDetailApi(APIView):
@@ -208,6 +216,24 @@ class MessageDetailApi(APIView):
         )
         _audit_messages(request, "message.read", [message])
         return Response(MessageSerializer(message, context={"user": request.user}).data)
+
+
+class MessageReissueApi(APIView):
+    """`POST /api/messages/{id}/reissue/`: a sensitive message whose link is locked or expired
+    goes again behind a new link. An `Idempotency-Key` makes a repeat return the first."""
+
+    permission_classes = [access.permission(Action.SEND_PRACTICAL_MESSAGE)]
+
+    def post(self, request: Request, pk: int) -> Response:
+        validated(StrictInputSerializer, request.data or {})
+        get_object_or_404(_messages().filter(section_id__in=access.sections(request.user)), pk=pk)
+        message, created = services.reissue_link(
+            message_id=pk, by=request.user, idempotency_key=idempotency_key(request)
+        )
+        return Response(
+            MessageSerializer(_messages().get(pk=message.pk), context={"user": request.user}).data,
+            status=201 if created else 200,
+        )
 
 
 class MunicipalCoordinatorSerializer(serializers.ModelSerializer):

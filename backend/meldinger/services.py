@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from core import access, audit
 from core.access import Action
-from core.exceptions import DomainError, InvalidInput, NotClaimant
+from core.exceptions import DomainError, InvalidInput, InvalidTransition, NotClaimant
 from core.models import Section
 from core.realtime import lock_section
 from henvendelser import lifecycle
@@ -41,6 +41,7 @@ from .models import (
     Message,
     MessageStatus,
     OptOut,
+    SecureLink,
 )
 from .rules import quiet_until
 
@@ -364,6 +365,121 @@ def create_reply(
             now=now,
             extra={"message": message_event(message)},
         )
+    return message, True
+
+
+def reissue_prefix(message_id: int) -> str:
+    """The idempotency keys of a message's re-issue start with this."""
+    return f"reissue:{message_id}:"
+
+
+def reissued_ids(messages: list[Message]) -> set[int]:
+    """Which of `messages` have been sent again (the re-issue names its original)."""
+    return {
+        int(m.idempotency_key.split(":")[1])
+        for m in messages
+        if m.idempotency_key.startswith("reissue:")
+    }
+
+
+def reissue_link(
+    *, message_id: int, by: Any, idempotency_key: str | None = None, now: dt.datetime | None = None
+) -> tuple[Message, bool]:
+    """A family locked out of a secure page (wrong date of birth too often) or too late for
+    it gets the same content behind a new link, in a new SMS. Only a locked or expired link
+    is re-issued; the old one stays as it was. Returns the new message and whether it is new:
+    the same idempotency key again returns the first re-issue."""
+    now = now or timezone.now()
+    key = f"{reissue_prefix(message_id)}{idempotency_key or uuid.uuid4()}"
+    with transaction.atomic():
+        original = lock_message(pk=message_id)
+        if original is None:
+            raise InvalidInput(_("Fant ikke meldingen."), fields={"message": ["not_found"]})
+        version = original.template_version
+        access.require(
+            by,
+            access.message_action(version.template.category if version else None),
+            original.section_id,
+        )
+        existing = Message.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
+        try:
+            link = original.secure_link
+        except SecureLink.DoesNotExist:
+            link = None
+        if Message.objects.filter(idempotency_key__startswith=reissue_prefix(message_id)).exists():
+            raise InvalidTransition(
+                _("Meldingen er allerede sendt på nytt; bruk den nye."),
+                fields={"secure_link": ["already_reissued"]},
+            )
+        if link is None or securelinks.state(link, now) not in ("locked", "expired"):
+            raise InvalidTransition(
+                _("Lenken kan fortsatt brukes; en ny sendes bare når den er sperret eller utløpt."),
+                fields={"secure_link": ["still_usable"]},
+            )
+        contact = original.contact
+        inquiry = original.inquiry
+        texted_from = (
+            inquiry.caller_phone if inquiry is not None and inquiry.channel == Channel.SMS else None
+        )
+        check_may_text(
+            kind=original.kind,
+            to_phone=original.to_phone,
+            contact=contact,
+            family_texted_from=texted_from,
+        )
+        token = securelinks.new_token()
+        body = texts.text(
+            texts.SECURE_NOTICE,
+            original.language,
+            link=f"{settings.PUBLIC_BASE_URL}/m/{token}",
+            days=str(settings.SECURE_LINK_DAYS),
+        )
+        message = queue_message(
+            section=original.section_id,
+            # A reply goes now; a notice or follow-up waits out quiet hours like the first did.
+            kind=original.kind,
+            to_phone=original.to_phone,
+            composed=Composed(body, original.content, True, version, token),
+            language=original.language,
+            now=now,
+            idempotency_key=key,
+            inquiry=inquiry,
+            patient_id=original.patient_id,
+            contact=contact,
+            plan=original.plan,
+            created_by=by,
+        )
+        audit.record(
+            user=by,
+            action="message.reissue_link",
+            obj=message,
+            patient_id=original.patient_id,
+            section_id=original.section_id,
+            detail={"reissue_of": original.pk, "old_link": securelinks.state(link, now)},
+        )
+        if inquiry is not None:
+            add_entry(
+                inquiry=inquiry,
+                kind=EntryKind.SMS_OUT,
+                at=now,
+                author=by,
+                text=original.content,
+                data={
+                    "message": message.pk,
+                    "template": version.template.key if version else None,
+                    "category": version.template.category if version else None,
+                    "sensitive": True,
+                    "reissue_of": original.pk,
+                },
+            )
+            touch_and_publish(
+                inquiry=inquiry,
+                event_type=INQUIRY_UPDATED,
+                now=now,
+                extra={"message": message_event(message)},
+            )
     return message, True
 
 

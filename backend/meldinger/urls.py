@@ -7,6 +7,7 @@ urlpatterns = [
     path("inquiries/<int:pk>/messages/", api.InquiryMessagesApi.as_view(), name="inquiry-messages"),
     path("messages/preview/", api.FreeTextPreviewApi.as_view(), name="message-preview"),
     path("messages/<int:pk>/", api.MessageDetailApi.as_view(), name="message-detail"),
+    path("messages/<int:pk>/reissue/", api.MessageReissueApi.as_view(), name="message-reissue"),
     path(
         "municipal-coordinators/",
         api.MunicipalCoordinatorsApi.as_view(),

@@ -151,3 +151,37 @@ def test_the_roster_is_oslo_time_in_and_out_and_a_shift_can_be_removed(daphne, b
     expect(page.locator("#roster-body .shift")).to_have_count(0)
     assert not RosterShift.objects.exists()
     context.close()
+
+
+def test_a_locked_secure_link_is_sent_again_once_from_the_page(daphne, browser):
+    from meldinger import services as messages
+    from meldinger.models import SecureLink
+
+    load_seed_templates()
+    section = SectionFactory(opening_hours=ALWAYS_OPEN)
+    kari = UserFactory(role="coordinator", sections=[section])
+    patient = PatientFactory(section=section)
+    mother = ContactFactory(patient=patient, phone="+4791000007", sms_consent=True)
+    inquiry = InquiryFactory(
+        section=section, patient=patient, contact=mother, caller_phone=mother.phone
+    )
+    first, _ = messages.create_reply(
+        inquiry_id=inquiry.pk,
+        by=kari,
+        template="provesvar_klare",
+        variables={"dato": "1. desember", "svar": "Fine svar.", "telefon": "55000000"},
+        idempotency_key="e2e-1",
+    )
+    SecureLink.objects.filter(message=first).update(locked_at=timezone.now())
+
+    context, page = coordinator_page(browser, daphne, kari, inquiry)
+    row = page.locator(f"li[data-message-id='{first.pk}']")
+    expect(row).to_contain_text("sperret")
+    row.get_by_role("button", name="Send ny lenke").dblclick()
+    expect(page.locator("#messages li.message")).to_have_count(2)
+    page.reload()
+    expect(page.locator("#messages li.message")).to_have_count(2)
+    assert Message.objects.filter(inquiry=inquiry).count() == 2
+    # The new link is usable and the locked one has been sent again: no button left.
+    expect(page.get_by_role("button", name="Send ny lenke")).to_have_count(0)
+    context.close()

@@ -200,3 +200,61 @@ def test_staff_see_whether_the_link_was_read_or_locked_but_never_the_token(
     assert read["secure_link"]["state"] == "opened"
     assert read["secure_link"]["opened_at"]
     assert link.rsplit("/", 1)[1] not in str(read["secure_link"])
+    assert link.rsplit("/", 1)[1] not in str(read)  # nor in the body: /m/[token]
+
+
+def lock(client, link):
+    for _ in range(5):
+        client.post(link, dob(day=15))
+    assert client.post(link, dob()).status_code == 410
+
+
+def test_a_locked_link_is_reissued_once_with_a_new_link_that_opens(
+    fake_twilio, client, link, api_as, coordinator, mother, django_capture_on_commit_callbacks
+):
+    original = SecureLink.objects.get().message_id
+    api = api_as(coordinator)
+    early = api.post(f"/api/messages/{original}/reissue/", HTTP_IDEMPOTENCY_KEY="x")
+    assert early.status_code == 409  # still usable: nothing to re-issue
+    assert early.json()["error"]["fields"] == {"secure_link": ["still_usable"]}
+
+    lock(client, link)
+    assert api.get(f"/api/messages/{original}/").json()["secure_link"]["state"] == "locked"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(f"/api/messages/{original}/reissue/", HTTP_IDEMPOTENCY_KEY="r-1")
+        again = api.post(f"/api/messages/{original}/reissue/", HTTP_IDEMPOTENCY_KEY="r-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert first.json()["secure_link"]["state"] == "sent"
+    assert Message.objects.count() == 2
+
+    sent = fake_twilio.sent_to(mother.phone)
+    assert len(sent) == 2  # the first SMS and the one re-issue, not two
+    new_path = re.search(r"(/m/[A-Za-z0-9_-]+)", sent[-1]["body"])[1]
+    assert new_path != link
+    assert client.post(new_path, dob()).status_code == 303
+    assert "Alle verdiene er normale." in client.get(new_path).content.decode()
+    assert client.post(link, dob()).status_code == 410  # the old one stays locked
+    assert AuditEvent.objects.filter(action="message.reissue_link").count() == 1
+    twice = api.post(f"/api/messages/{original}/reissue/", HTTP_IDEMPOTENCY_KEY="r-2")
+    assert twice.status_code == 409  # a second re-issue of the same message: use the new one
+    assert twice.json()["error"]["fields"] == {"secure_link": ["already_reissued"]}
+    inquiry_id = Message.objects.get(pk=original).inquiry_id
+    listed = api.get(f"/api/inquiries/{inquiry_id}/messages/").json()["results"]
+    assert [m["may_reissue"] for m in listed] == [False, False]
+    inquiry_entries = Message.objects.get(pk=first.json()["id"]).inquiry.entries
+    assert inquiry_entries.filter(kind="sms_out", data__reissue_of=original).count() == 1
+
+
+def test_only_the_coordinators_side_reissues_and_only_in_their_section(
+    client, link, api_as, secretary, other_section
+):
+    from tests.factories import UserFactory
+
+    original = SecureLink.objects.get().message_id
+    lock(client, link)
+    # A result is medical: the secretary may not send it again.
+    assert api_as(secretary).post(f"/api/messages/{original}/reissue/").status_code == 403
+    stranger = UserFactory(role="coordinator", sections=[other_section])
+    assert api_as(stranger).post(f"/api/messages/{original}/reissue/").status_code == 404
+    assert Message.objects.count() == 1

@@ -2,7 +2,7 @@
  * read or locked), and the reply box. The server previews every text, template or free, and
  * says whether it would be sent; the box counts nothing itself. One key per draft makes a
  * double click one SMS. */
-import { api, cap, clearError, el, errorBoxFor, label, newKey, onSubmitOnce, showError, when } from "./common.js";
+import { api, cap, clearError, el, errorBoxFor, label, newKey, once, onSubmitOnce, showError, when } from "./common.js";
 
 /* A message refused because no consent to SMS is recorded: the coordinator can record that
  * the family has consented (orally is enough) and send again, in one step. */
@@ -46,11 +46,24 @@ export function startReplyBox(id, reload, contactOf) {
       const state = linkState(m);
       if (state) head.appendChild(el("span", "link-state link-" + m.secure_link.state, " · " + state));
       li.appendChild(head);
+      if (m.may_reissue) li.appendChild(reissueButton(m));
       li.appendChild(m.redacted
         ? el("p", "meta redacted", "Medisinsk innhold vises ikke for din rolle.")
         : el("p", "message-body", m.content));
       list.appendChild(li);
     });
+  }
+
+  /* A locked or expired secure link: the same content again behind a new link, once per press
+   * (one key per message while the page is open). */
+  const reissueKeys = {};
+  function reissueButton(m) {
+    const button = el("button", "secondary small", "Send ny lenke");
+    button.type = "button";
+    reissueKeys[m.id] = reissueKeys[m.id] || newKey();
+    button.addEventListener("click", () => once(button, () =>
+      api("POST", "/api/messages/" + m.id + "/reissue/", {}, { "Idempotency-Key": reissueKeys[m.id] }).then(load)));
+    return button;
   }
 
   function load() {
