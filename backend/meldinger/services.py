@@ -344,28 +344,37 @@ def create_reply(
             contact=contact,
             created_by=by,
         )
-        add_entry(
-            inquiry=inquiry,
-            kind=EntryKind.SMS_OUT,
-            at=now,
-            author=by,
-            text=composed.content,
-            data={
-                "message": message.pk,
-                "template": template,
-                "category": category,
-                "sensitive": composed.sensitive,
-                "status_from": old_status,
-            },
-        )
         audit_inquiry(user=by, action="message.reply", inquiry=inquiry, message=message.pk)
-        touch_and_publish(
-            inquiry=inquiry,
-            event_type=INQUIRY_UPDATED,
+        _on_timeline(
+            inquiry,
+            message,
+            by=by,
             now=now,
-            extra={"message": message_event(message)},
+            template=template,
+            category=category,
+            status_from=old_status,
         )
     return message, True
+
+
+def _on_timeline(
+    inquiry: Inquiry, message: Message, *, by: Any, now: dt.datetime, **data: Any
+) -> None:
+    """A message sent on an inquiry goes on its timeline, and its screens are told."""
+    add_entry(
+        inquiry=inquiry,
+        kind=EntryKind.SMS_OUT,
+        at=now,
+        author=by,
+        text=message.content,
+        data={"message": message.pk, "sensitive": message.sensitive, **data},
+    )
+    touch_and_publish(
+        inquiry=inquiry,
+        event_type=INQUIRY_UPDATED,
+        now=now,
+        extra={"message": message_event(message)},
+    )
 
 
 def reissue_prefix(message_id: int) -> str:
@@ -460,25 +469,14 @@ def reissue_link(
             detail={"reissue_of": original.pk, "old_link": securelinks.state(link, now)},
         )
         if inquiry is not None:
-            add_entry(
-                inquiry=inquiry,
-                kind=EntryKind.SMS_OUT,
-                at=now,
-                author=by,
-                text=original.content,
-                data={
-                    "message": message.pk,
-                    "template": version.template.key if version else None,
-                    "category": version.template.category if version else None,
-                    "sensitive": True,
-                    "reissue_of": original.pk,
-                },
-            )
-            touch_and_publish(
-                inquiry=inquiry,
-                event_type=INQUIRY_UPDATED,
+            _on_timeline(
+                inquiry,
+                message,
+                by=by,
                 now=now,
-                extra={"message": message_event(message)},
+                template=version.template.key if version else None,
+                category=version.template.category if version else None,
+                reissue_of=original.pk,
             )
     return message, True
 
