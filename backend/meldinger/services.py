@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access, audit
+from core import access, audit, realtime
 from core.access import Action
 from core.exceptions import DomainError, InvalidInput, InvalidTransition, NotClaimant
 from core.models import Section
@@ -122,8 +122,23 @@ def lock_message(*, pk: int | None = None, sid: str | None = None) -> Message | 
     return rows.select_for_update(of=("self",)).first()
 
 
+FOLLOWUP_STATUS = "followup.status"
+
+
 def publish_status(message: Message) -> None:
-    """Tell the section's queue (in the same transaction, so it goes out after commit)."""
+    """Tell the section's queue (in the same transaction, so it goes out after commit). A
+    follow-up plan's message has no inquiry: its screens hear ids and the status only."""
+    if message.inquiry_id is None and message.plan_id is not None:
+        realtime.publish(
+            section_id=message.section_id,
+            type=FOLLOWUP_STATUS,
+            body={
+                "patient": message.patient_id,
+                "plan": message.plan_id,
+                "message": message_event(message),
+            },
+        )
+        return
     if message.inquiry_id is None:
         return
     inquiry = Inquiry.objects.select_related("patient", "contact", "claimed_by").get(

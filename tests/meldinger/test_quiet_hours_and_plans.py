@@ -271,3 +271,31 @@ def test_a_second_running_plan_to_the_same_contact_is_refused_until_the_first_en
         assert "allerede en oppfølgingsplan" in second.json()["error"]["message"]
         api.post(f"/api/followups/{first.json()['id']}/cancel/")
         assert make_plan(api, patient, mother, oslo_coordinator, key="b").status_code == 201
+
+
+def test_a_plan_message_sent_tells_the_sections_screens_with_ids_and_status_only(
+    patient, mother, oslo_coordinator, coordinator, django_capture_on_commit_callbacks
+):
+    """The inquiry page's plan list follows a plan message's status without a reload."""
+    from core.models import Event
+
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        plan, _created = plans.create_plan(
+            patient=patient,
+            contact=mother,
+            start_date=dt.date(2026, 11, 20),
+            municipality=oslo_coordinator,
+            by=coordinator,
+        )
+    first = plans.plan_messages(plan)[0]
+    with (
+        time_machine.travel(first.scheduled_for + dt.timedelta(minutes=1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        sweep_outbox()
+    [event] = Event.objects.filter(type="followup.status").values_list("payload", flat=True)
+    assert (event["patient"], event["plan"]) == (patient.pk, plan.pk)
+    assert (event["message"]["id"], event["message"]["status"]) == (first.pk, "sent")
+    # No names, numbers or text in it: the screens fetch the plan, audited, if they show it.
+    assert patient.first_name not in str(event) and mother.phone not in str(event)
+    assert "body" not in event["message"]

@@ -83,5 +83,8 @@ export function startFollowUps() {
       });
     });
   }
-  return { show };
+  /* A plan message changed (sent, delivered, failed): the list follows without a reload. */
+  function refresh(id) { if (id && id === patientId) load(); }
+
+  return { show, refresh };
 }

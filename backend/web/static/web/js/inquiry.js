@@ -130,6 +130,7 @@ const followUps = startFollowUps();
 const live = connect({
   onSnapshot() { load(); messages.load(); },
   onEvent(event) {
+    if (event.type === "followup.status") { followUps.refresh(event.patient); return; }
     if (!event.inquiry || event.inquiry.id !== id) return;
     load();
     if (event.message) messages.load();
