@@ -53,6 +53,13 @@ def _fresh_channel_layer() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _no_login_rate_limit(settings: Any) -> None:
+    """Tests log in far more often than a person; the limit itself is tested with its own
+    setting and addresses (tests/core/test_brute_force.py)."""
+    settings.LOGIN_RATE_PER_MINUTE = 100_000
+
+
+@pytest.fixture(autouse=True)
 def _twilio_settings(settings: Any) -> None:
     settings.TWILIO_AUTH_TOKEN = TWILIO_TEST_TOKEN
     settings.PUBLIC_BASE_URL = "https://kontaktpunkt.example.test"

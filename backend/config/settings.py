@@ -57,6 +57,9 @@ def unsafe_settings_reasons(
         reasons.append("DEBUG is on while ALLOWED_HOSTS names public hosts")
     if public_hosts and (secret_key == DEMO_SECRET_KEY or len(secret_key) < 32):
         reasons.append("SECRET_KEY is the demo key or shorter than 32 characters")
+    if public_hosts and ("change-me" in secret_key.lower() or len(set(secret_key)) < 12):
+        # deploy/env.example's placeholder, or something as guessable (few distinct characters).
+        reasons.append("SECRET_KEY is a placeholder; generate a random one")
     if public_hosts and demo_mode:
         reasons.append("DEMO_MODE (demo users with a known password) is on for public hosts")
     return reasons
@@ -94,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -212,6 +216,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
+AUTHENTICATION_BACKENDS = ["core.lockout.LockoutBackend"]
+# Brute force: failed passwords in a row before an account is locked (a lead unlocks it), and
+# login attempts per minute from one address (the login page and the token endpoint each).
+LOGIN_MAX_FAILURES = int(env("LOGIN_MAX_FAILURES", "10"))
+LOGIN_RATE_PER_MINUTE = int(env("LOGIN_RATE_PER_MINUTE", "20"))
+# Proxies in front that add X-Forwarded-For (0: none, and the header is not believed).
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+# A session ends after this long without a request (the pages keep it alive while in use).
+SESSION_IDLE_MINUTES = int(env("SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
@@ -250,13 +265,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+    "DEFAULT_THROTTLE_RATES": {"login": f"{LOGIN_RATE_PER_MINUTE}/min"},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kontaktpunkt API",

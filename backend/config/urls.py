@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView
 from meldinger import pages as message_pages
 
 from core import views as core_views
-from web import views as web_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -17,8 +16,6 @@ urlpatterns = [
     path("api/", include("eskalering.urls")),
     path("api/", include("maler.urls")),
     path("api/", include("meldinger.urls")),
-    # Unknown API paths answer in the API's error shape, in demo (DEBUG) mode too.
-    re_path(r"^api/", web_views.not_found),
     path("webhooks/twilio/", include("henvendelser.webhook_urls")),
     re_path(r"^m/(?P<token>[A-Za-z0-9_-]{1,64})/?$", message_pages.secure_message, name="secure"),
     path("admin/", admin.site.urls),

@@ -40,6 +40,7 @@ class Action(StrEnum):
     PUBLISH_RULES = "publish_rules"
     MANAGE_ROSTER = "manage_roster"
     READ_AUDIT = "read_audit"
+    UNLOCK_ACCOUNTS = "unlock_accounts"  # after too many wrong passwords
 
 
 RULES: dict[Action, frozenset[str]] = {
@@ -62,6 +63,7 @@ RULES: dict[Action, frozenset[str]] = {
     Action.PUBLISH_RULES: frozenset({LEAD}),
     Action.MANAGE_ROSTER: frozenset({LEAD}),
     Action.READ_AUDIT: frozenset({LEAD}),
+    Action.UNLOCK_ACCOUNTS: frozenset({LEAD}),
 }
 
 # Template categories whose messages carry medical content: results and treatment. The others

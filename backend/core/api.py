@@ -1,16 +1,15 @@
-"""API building blocks shared by every app: strict input, pagination, role permissions."""
+"""API building blocks shared by every app: strict input, pagination, safe JSON parsing
+(permissions are core.access.permission)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.utils.translation import gettext as _
-from rest_framework import permissions, serializers
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.request import Request
-from rest_framework.views import APIView
-
-from .roles import has_role
+from rest_framework.parsers import JSONParser
 
 
 class Pagination(PageNumberPagination):
@@ -34,22 +33,50 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def role_permission(*roles: str) -> type[permissions.BasePermission]:
-    """A DRF permission class admitting authenticated users with one of `roles`."""
-
-    class HasRole(permissions.BasePermission):
-        message = _("Rollen din gir ikke tilgang til dette.")
-
-        def has_permission(self, request: Request, view: APIView) -> bool:
-            return bool(request.user and request.user.is_authenticated) and has_role(
-                request.user, roles
-            )
-
-    HasRole.__name__ = "HasRole_" + "_".join(roles)
-    return HasRole
-
-
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+# Deeper than any body this API takes: a request nested further is refused, not recursed into.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """How deep `value` nests, counting no further than `limit + 1` (iteratively: a hostile
+    body must not be able to exhaust the stack here either)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+class SafeJSONParser(JSONParser):
+    """JSON with a nesting limit: a deeply nested body gets 400 `parse_error`, never a
+    RecursionError (a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_("JSON-en er for dypt nøstet.")) from None
+        if json_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ParseError(_("JSON-en er for dypt nøstet."))
+        return data
+
+
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    """An object's id in a filter or a body: a positive bigint, so a huge number is a clear
+    400 and never a database error."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)

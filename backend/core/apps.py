@@ -6,4 +6,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Kjerne"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import checks, lockout, signals  # noqa: F401 - registers checks and receivers

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -33,6 +34,15 @@ _origin: contextvars.ContextVar[Origin] = contextvars.ContextVar(
 
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The peer's address. Behind TRUSTED_PROXY_COUNT proxies, the address the nearest of them
+    saw (X-Forwarded-For counted from the right, as DRF's NUM_PROXIES does); a client's own
+    X-Forwarded-For is never believed without a proxy in front."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from . import access, audit
 from .access import Action
-from .api import Pagination, validated
+from .api import Pagination, id_field, validated
 from .models import AuditEvent
 
 
@@ -36,7 +36,7 @@ class AuditListApi(APIView):
     permission_classes = [access.permission(Action.READ_AUDIT)]
 
     class FilterSerializer(serializers.Serializer):
-        patient = serializers.IntegerField(required=False)
+        patient = id_field(required=False)
         user = serializers.CharField(required=False, max_length=150)
         action = serializers.CharField(required=False, max_length=64)
 

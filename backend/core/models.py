@@ -151,3 +151,18 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section_id}#{self.seq} {self.type}"
+
+
+class AccountLock(models.Model):
+    """Failed logins in a row for a user, and when the account was locked for them. A locked
+    account cannot log in (page or token) until a lead unlocks it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_lock"
+    )
+    failures = models.PositiveIntegerField(default=0)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Innloggingssperre {self.user_id}"

@@ -12,9 +12,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from . import lockout
 from .api import StrictInputSerializer, validated
 from .exceptions import DomainError
 
@@ -64,13 +64,16 @@ class InvalidCredentials(DomainError):
     status = 400
 
 
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+
+
 class TokenLoginApi(APIView):
     """`POST /api/auth/token/` with username and password answers `{"token": "..."}`."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
 
     class InputSerializer(StrictInputSerializer):
         username = serializers.CharField(max_length=150)
@@ -79,6 +82,8 @@ class TokenLoginApi(APIView):
     def post(self, request: Request) -> Response:
         from django.contrib.auth import authenticate
 
+        if lockout.too_many_attempts(request._request, "token"):
+            raise TooManyAttempts(_("For mange forsøk. Vent et minutt og prøv igjen."))
         data = validated(self.InputSerializer, request.data)
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+
+from .api import json_depth
 
 
 @database_sync_to_async
@@ -27,21 +33,183 @@ class TokenAuthMiddleware(BaseMiddleware):
         headers = dict(scope.get("headers") or [])
         header = headers.get(b"authorization", b"").decode("latin-1")
         if header.startswith("Token "):
-            scope = dict(scope, user=await _user_for_token(header[6:].strip()))
+            scope = dict(scope, user=await _user_for_token(header[6:].strip()), auth_by="token")
+        elif "auth_by" not in scope:
+            scope = dict(scope, auth_by="session")
         return await super().__call__(scope, receive, send)
 
 
-class BrowserOriginValidator(OriginValidator):
-    """A browser always sends Origin, and it must be one of ours (no cross-site socket
-    hijacking). Non-browser clients send none and authenticate with a token header."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    def valid_origin(self, parsed_origin: Any) -> bool:
-        if parsed_origin is None:
-            return True
-        return bool(self.validate_origin(parsed_origin))
+
+def _origin_key(scheme: str, netloc: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in; None if it cannot be read."""
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def origin_allowed(origin: str, scope: dict[str, Any]) -> bool:
+    """A browser's socket must come from our own pages: the Origin must be the socket's own
+    origin (scheme, host and port, from the request) or one of the trusted origins
+    (PUBLIC_BASE_URL and CSRF_TRUSTED_ORIGINS)."""
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    given = _origin_key(parts.scheme, parts.netloc)
+    if given is None:
+        return False
+    headers = dict(scope.get("headers") or [])
+    own_scheme = "https" if scope.get("scheme") == "wss" else "http"
+    allowed = {_origin_key(own_scheme, headers.get(b"host", b"").decode("latin-1"))}
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        trusted_parts = urlsplit(trusted)
+        allowed.add(_origin_key(trusted_parts.scheme, trusted_parts.netloc))
+    return given in allowed
+
+
+class SameOriginValidator:
+    """Refuses a browser's websocket from any other origin (no cross-site socket hijacking),
+    comparing scheme and port as well as host. Non-browser clients send no Origin and
+    authenticate with a token header."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope.get("type") == "websocket":
+            origin = dict(scope.get("headers") or []).get(b"origin")
+            if origin is not None and not origin_allowed(origin.decode("latin-1"), scope):
+                return await WebsocketDenier()(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 def authenticated_websockets(inner: Any) -> Any:
-    return BrowserOriginValidator(
-        AuthMiddlewareStack(TokenAuthMiddleware(inner)), settings.ALLOWED_HOSTS
-    )
+    return SameOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(inner)))
+
+
+# A client frame is a small JSON object ({"type": "resync", "since": 41}); anything far larger
+# or deeper is not one of ours.
+MAX_FRAME_CHARS = 4096
+MAX_FRAME_DEPTH = 8
+
+
+class SafeJsonConsumer(AsyncJsonWebsocketConsumer):
+    """A JSON consumer that answers a garbage, binary, oversized or deeply nested frame with
+    an error frame ({"type": "error", "code": "malformed_frame"}) and stays open, instead of
+    raising (a traceback and close code 1011)."""
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        content = _parse_frame(text_data)
+        if content is None:
+            await self.send_json({"type": "error", "code": "malformed_frame"})
+            return
+        await self.receive_json(content, **kwargs)
+
+
+def _parse_frame(text: str | None) -> Any | None:
+    if text is None or len(text) > MAX_FRAME_CHARS:
+        return None
+    try:
+        content = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return content if json_depth(content, MAX_FRAME_DEPTH) <= MAX_FRAME_DEPTH else None
+
+
+# --- Access that ends when it should ----------------------------------------------------------
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+# How long an open socket trusts its last look at the user's access before looking again. A
+# logout, a deactivation or a removed membership does not wait for it: they tell the user's
+# sockets at once (access_changed), and the next event or client frame re-checks.
+ACCESS_TTL_SECONDS = 5.0
+
+
+def user_group(user_id: int) -> str:
+    return f"access.user.{user_id}"
+
+
+def _session_alive(key: str) -> bool:
+    """The session is there and not past its expiry (sessions live in the database)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    return Session.objects.filter(session_key=key, expire_date__gt=timezone.now()).exists()
+
+
+@database_sync_to_async
+def _access_code(
+    scope: dict[str, Any], user_id: int, action: Any, section_id: int | None
+) -> int | None:
+    """None while the socket's user may still do `action` (in `section_id`); else the close
+    code: 4401 when the user or the session is gone, 4403 when the access is."""
+    from django.contrib.auth import get_user_model
+
+    from . import access
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return CLOSE_UNAUTHENTICATED
+    if scope.get("auth_by") == "session":
+        session = scope.get("session")
+        key = getattr(session, "session_key", None)
+        if session is None or not key or not _session_alive(key):
+            return CLOSE_UNAUTHENTICATED  # logged out, or the session timed out
+    return None if access.may(user, action, section_id) else CLOSE_FORBIDDEN
+
+
+class GuardedConsumer(SafeJsonConsumer):
+    """A socket whose access is checked again, cheaply, before every event it is sent and every
+    frame it answers; when access has ended it closes with 4401 or 4403 and sends nothing more."""
+
+    action: Any  # the core.access.Action the socket exists for
+    section_id: int | None = None
+    _checked_at = 0.0
+    _ended = False
+
+    async def start_guard(self) -> None:
+        self._checked_at = time.monotonic()
+        await self.channel_layer.group_add(user_group(self.scope["user"].pk), self.channel_name)
+
+    async def stop_guard(self) -> None:
+        user = self.scope.get("user")
+        if user is not None and getattr(user, "pk", None) is not None:
+            await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)
+
+    async def still_allowed(self, force: bool = False) -> bool:
+        if self._ended:
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked_at < ACCESS_TTL_SECONDS:
+            return True
+        code = await _access_code(self.scope, self.scope["user"].pk, self.action, self.section_id)
+        if code is not None:
+            self._ended = True
+            await self.close(code=code)
+            return False
+        self._checked_at = now
+        return True
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        if await self.still_allowed():
+            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        """Told by core.signals: a logout ends the socket; anything else is checked now."""
+        if message.get("code") == CLOSE_UNAUTHENTICATED:
+            self._ended = True
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.still_allowed(force=True)

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from core import access, audit, roles
 from core.access import Action
-from core.api import Pagination, StrictInputSerializer, validated
+from core.api import Pagination, StrictInputSerializer, id_field, validated
 from core.models import Section
 from henvendelser.api import ByMethod, section_for_write, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
@@ -76,7 +76,7 @@ class EscalationListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         mine = serializers.BooleanField(required=False, default=False)
         open = serializers.BooleanField(required=False, default=False)
-        inquiry = serializers.IntegerField(required=False)
+        inquiry = id_field(required=False)
 
     def get(self, request: Request) -> Response:
         filters = validated(
@@ -187,7 +187,7 @@ class RosterListApi(APIView):
         to = serializers.DateTimeField(required=False)
 
     class InputSerializer(StrictInputSerializer):
-        section = serializers.IntegerField(required=False)
+        section = id_field(required=False)
         role = serializers.ChoiceField(choices=RosterRole.choices)
         doctor = serializers.PrimaryKeyRelatedField(queryset=_doctors())
         starts_at = serializers.DateTimeField()
@@ -246,7 +246,7 @@ class RosterImportApi(APIView):
     permission_classes = [access.permission(Action.MANAGE_ROSTER)]
 
     class InputSerializer(StrictInputSerializer):
-        section = serializers.IntegerField(required=False)
+        section = id_field(required=False)
         csv = serializers.CharField(max_length=200_000)
 
     def post(self, request: Request) -> Response:

@@ -6,17 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core import access, audit, realtime
 from core.access import Action
+from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
 
 from .models import Escalation
 from .serializers import EscalationSerializer
 from .services import OPEN_STATES
-
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 
 
 @database_sync_to_async
@@ -63,7 +60,8 @@ def _audit_event(user: Any, event: dict[str, Any], ip: str | None) -> None:
         )
 
 
-class DoctorConsumer(AsyncJsonWebsocketConsumer):
+class DoctorConsumer(GuardedConsumer):
+    action = Action.ANSWER_ESCALATION
     group: str
 
     async def connect(self) -> None:
@@ -79,11 +77,13 @@ class DoctorConsumer(AsyncJsonWebsocketConsumer):
         self.group = realtime.doctor_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.start_guard()
         await self.send_json(await _snapshot(user, self.ip))
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.stop_guard()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -95,5 +95,7 @@ class DoctorConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": "unknown_type"})
 
     async def queue_event(self, message: dict[str, Any]) -> None:
+        if not await self.still_allowed():
+            return
         await _audit_event(self.user, message["event"], self.ip)
         await self.send_json(message["event"])

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core import access, audit, roles
 from core.access import Action
-from core.api import Pagination, StrictInputSerializer, validated
+from core.api import Pagination, StrictInputSerializer, id_field, validated
 from core.exceptions import InvalidInput
 from core.models import Section
 
@@ -145,7 +145,7 @@ class PatientListCreateApi(APIView):
     }
 
     class InputSerializer(StrictInputSerializer):
-        section = serializers.IntegerField(required=False)
+        section = id_field(required=False)
         first_name = serializers.CharField(max_length=100)
         last_name = serializers.CharField(max_length=100)
         birth_date = serializers.DateField()
@@ -309,14 +309,14 @@ class InquiryListCreateApi(APIView):
         grade = _multi_choice([*Grade.values, "none"])
         channel = _multi_choice(Channel.values)
         assigned_to = serializers.RegexField(r"^(me|none|\d+)$", required=False)
-        patient = serializers.IntegerField(required=False)
-        section = serializers.IntegerField(required=False)
+        patient = id_field(required=False)
+        section = id_field(required=False)
         open = serializers.BooleanField(required=False, default=False)
 
     class InputSerializer(StrictInputSerializer):
         channel = serializers.ChoiceField(choices=Channel.choices)
-        section = serializers.IntegerField(required=False)
-        patient = serializers.IntegerField(required=False, allow_null=True)
+        section = id_field(required=False)
+        patient = id_field(required=False, allow_null=True)
         caller_phone = PhoneField(required=False, allow_blank=True)
         caller_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         summary = serializers.CharField(max_length=4000, required=False, allow_blank=True)
@@ -446,7 +446,7 @@ class InquiryPatientApi(APIView):
         relation = serializers.CharField(max_length=50)
 
     class InputSerializer(StrictInputSerializer):
-        patient = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+        patient = id_field()
         save_number_as = serializers.DictField(required=False, allow_null=True)
 
     def post(self, request: Request, pk: int) -> Response:

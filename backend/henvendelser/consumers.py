@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from core import access, audit, realtime
+from core.access import Action
+from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
 
 from . import selectors
 from .events import inquiry_rows
@@ -18,8 +19,6 @@ from .serializers import display_name
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 PRESENCE_STATES = {"viewing", "typing", "idle"}
 
 
@@ -74,7 +73,8 @@ class _Row:
         self.section_id = row.get("section")
 
 
-class QueueConsumer(AsyncJsonWebsocketConsumer):
+class QueueConsumer(GuardedConsumer):
+    action = Action.READ_QUEUE
     section_id: int
     group: str
     presence: dict[str, Any] | None = None
@@ -96,6 +96,7 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         # Join before the snapshot, so nothing committed in between is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self.start_guard()
         await self.send_json(await _snapshot(user, section_id, self.ip))
         await self.channel_layer.group_send(
             self.group, {"type": "presence.hello", "reply_to": self.channel_name}
@@ -108,6 +109,7 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
             self.presence = {**self.presence, "state": "gone"}
             await self._broadcast_presence()
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.stop_guard()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
@@ -157,11 +159,15 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
     # --- group messages ---
 
     async def queue_event(self, message: dict[str, Any]) -> None:
+        if not await self.still_allowed():
+            return
         event = message["event"]
         await database_sync_to_async(_audit_events)(self.user, [event], self.ip)
         await self.send_json(event)
 
     async def presence_update(self, message: dict[str, Any]) -> None:
+        if not await self.still_allowed():
+            return  # who is looking at what is for the section's staff only
         presence = message["presence"]
         if presence and presence.get("connection") != self.channel_name:
             await self.send_json(presence)

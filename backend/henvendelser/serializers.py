@@ -12,6 +12,7 @@ from triage.urgency import urgency_of_inquiry
 
 from . import actions
 from .models import EntryKind, Inquiry, TimelineEntry
+from .validators import safe_recording_url
 
 PREVIEW_CHARS = 160
 
@@ -122,6 +123,15 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = TimelineEntry
         fields = ["id", "kind", "at", "author", "text", "data"]
+
+    def to_representation(self, entry: TimelineEntry) -> dict[str, Any]:
+        data = dict(super().to_representation(entry))
+        if entry.kind == EntryKind.VOICEMAIL and isinstance(data.get("data"), dict):
+            # Only Twilio's https recording host becomes a link, also for rows stored before
+            # the webhook checked it.
+            url = safe_recording_url(data["data"].get("recording_url"))
+            data["data"] = {**data["data"], "recording_url": url}
+        return data
 
 
 # What a reader without clinical access (the secretary) may not read on the timeline: triage

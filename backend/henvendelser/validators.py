@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -82,3 +83,18 @@ def try_normalise_phone(value: str) -> str:
         return normalise_phone(value)
     except ValidationError:
         return (value or "").strip()[:32]
+
+
+# Twilio keeps recordings on its API host; a RecordingUrl anywhere else (or not https) is not a
+# recording, and must never become a link on a coordinator's screen.
+RECORDING_HOSTS = frozenset({"api.twilio.com"})
+
+
+def safe_recording_url(url: str | None) -> str:
+    """`url` if it is an https URL on Twilio's recording host, else ""."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return ""
+    ok = parts.scheme == "https" and parts.hostname in RECORDING_HOSTS and not parts.username
+    return parts.geturl() if ok and parts.port in (None, 443) else ""

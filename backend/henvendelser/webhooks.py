@@ -4,6 +4,7 @@ answer TwiML. Every one is idempotent on Twilio's ids, so Twilio may retry freel
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -45,6 +46,30 @@ def signature_is_valid(request: HttpRequest) -> bool:
     return bool(RequestValidator(token).validate(public_url(request), params, signature))
 
 
+# Twilio's ids: two letters and 32 hex digits. Anything much longer or with other characters is
+# not from Twilio (and would not fit the columns), so it is refused before it reaches a service.
+SID_FIELDS = ("MessageSid", "SmsSid", "CallSid", "RecordingSid", "AccountSid")
+SID = re.compile(r"[A-Za-z]{2}[A-Za-z0-9]{1,38}")
+
+
+def _bad_sid(request: HttpRequest) -> str | None:
+    for name in SID_FIELDS:
+        value = request.POST.get(name)
+        if value and not SID.fullmatch(value):
+            return name
+    return None
+
+
+def _without_nul(request: HttpRequest) -> None:
+    """A NUL character carries nothing a family meant, and PostgreSQL cannot store it: it is
+    dropped, the rest of the text is kept."""
+    if any("\x00" in v for values in request.POST.lists() for v in values[1]):
+        cleaned = request.POST.copy()
+        for key, values in request.POST.lists():
+            cleaned.setlist(key, [v.replace("\x00", "") for v in values])
+        setattr(request, "POST", cleaned)  # noqa: B010 (the type says immutable; a copy is)
+
+
 def twilio_webhook(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
     """POST only, no CSRF (Twilio signs instead), 403 and no change without a valid signature."""
 
@@ -55,6 +80,11 @@ def twilio_webhook(view: Callable[[HttpRequest], HttpResponse]) -> Callable[...,
         if not signature_is_valid(request):
             logger.warning("twilio webhook %s refused: bad or missing signature", request.path)
             return HttpResponseForbidden("invalid signature", content_type="text/plain")
+        bad = _bad_sid(request)
+        if bad is not None:
+            logger.warning("twilio webhook %s refused: malformed %s", request.path, bad)
+            return HttpResponse(f"{bad} malformed", status=400, content_type="text/plain")
+        _without_nul(request)
         return view(request, *args, **kwargs)
 
     return wrapped

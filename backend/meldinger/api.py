@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from core import access, audit
 from core.access import Action
-from core.api import StrictInputSerializer, validated
+from core.api import StrictInputSerializer, id_field, validated
 from core.exceptions import InvalidInput
 from core.logfilters import redact
 from henvendelser import selectors
@@ -296,7 +296,7 @@ class PatientFollowUpsApi(APIView):
     }
 
     class InputSerializer(StrictInputSerializer):
-        contact = serializers.IntegerField()
+        contact = id_field()
         start_date = serializers.DateField()
         municipality = serializers.PrimaryKeyRelatedField(
             queryset=MunicipalCoordinator.objects.all()

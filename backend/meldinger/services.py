@@ -660,7 +660,8 @@ def family_reply(
     )
 
     now = now or timezone.now()
-    text = text.strip()[:MAX_FREE_TEXT]
+    # A NUL means nothing a family wrote and PostgreSQL cannot store it: drop it, keep the rest.
+    text = text.replace("\x00", "").strip()[:MAX_FREE_TEXT]
     external_id = f"web:{message.pk}:{reply_key}" if reply_key else None
     with transaction.atomic():
         section = Section.objects.get(pk=message.section_id)

@@ -3,13 +3,15 @@ websocket and the inquiry through the API, both audited where they are read."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from core import access
+from core import access, lockout
 from core.access import Action
 from core.errors import error_body
 from core.models import Section
@@ -17,8 +19,17 @@ from henvendelser.models import Category, Channel, Inquiry
 
 
 class KontaktpunktLoginView(LoginView):
+    """The login page: a limit on attempts per address, and a locked account (too many wrong
+    passwords in a row) gets the same answer as a wrong password, with the way out."""
+
     template_name = "web/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if lockout.too_many_attempts(request, "page"):
+            context = self.get_context_data(form=self.get_form(), rate_limited=True)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:

@@ -45,6 +45,7 @@ EXPECTED = {
     Action.PUBLISH_RULES: (N, N, Y, N, N),
     Action.MANAGE_ROSTER: (N, N, Y, N, N),
     Action.READ_AUDIT: (N, N, Y, N, N),
+    Action.UNLOCK_ACCOUNTS: (N, N, Y, N, N),
 }
 
 

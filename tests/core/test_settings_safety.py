@@ -62,6 +62,22 @@ def test_the_service_refuses_to_start_with_the_demo_secret_on_a_public_host():
     assert "Refusing to start" in result.stderr
 
 
+RANDOM_KEY = "q8Vn2-Lx0Rt7_Ws4Yb1Hc6Jf3Md9Pg5Ke8Zu0Ai2Oy7Ne4Tr1"
+
+
 def test_production_settings_start():
-    result = _start({"ALLOWED_HOSTS": "kontaktpunkt.sykehus.no", "SECRET_KEY": "k" * 50})
+    result = _start({"ALLOWED_HOSTS": "kontaktpunkt.sykehus.no", "SECRET_KEY": RANDOM_KEY})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_placeholder_secret_from_env_example_is_refused():
+    env_example = (BACKEND.parent / "deploy" / "env.example").read_text()
+    placeholder = next(
+        line.split("=", 1)[1] for line in env_example.splitlines() if line.startswith("SECRET_KEY=")
+    )
+    result = _start({"ALLOWED_HOSTS": "kontaktpunkt.sykehus.no", "SECRET_KEY": placeholder})
+    assert result.returncode != 0
+    assert "placeholder" in result.stderr
+    assert unsafe_settings_reasons(
+        debug=False, demo_mode=False, secret_key="k" * 50, allowed_hosts=["kp.sykehus.no"]
+    ) == ["SECRET_KEY is a placeholder; generate a random one"]

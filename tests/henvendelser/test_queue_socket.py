@@ -73,10 +73,17 @@ async def test_a_browser_socket_from_another_site_is_refused(world, client):
     _, coordinator, _ = world
     await sync_to_async(client.force_login)(coordinator)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    _, connected, _ = await connect([(b"cookie", cookie), (b"origin", b"https://evil.example")])
+    host = (b"host", b"testserver")
+    _, connected, _ = await connect(
+        [(b"cookie", cookie), host, (b"origin", b"https://evil.example")]
+    )
     assert not connected
+    # The same host on another scheme or port is another origin (another site or service).
+    for origin in (b"https://testserver", b"http://testserver:8080", b"null", b"garbage://"):
+        _, connected, _ = await connect([(b"cookie", cookie), host, (b"origin", origin)])
+        assert not connected, origin
     communicator, connected, _ = await connect(
-        [(b"cookie", cookie), (b"origin", b"http://testserver")]
+        [(b"cookie", cookie), host, (b"origin", b"http://testserver")]
     )
     assert connected
     snapshot = await communicator.receive_json_from()

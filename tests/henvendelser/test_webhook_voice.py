@@ -4,7 +4,7 @@ import zoneinfo
 import pytest
 import time_machine
 
-from henvendelser.models import Call, Inquiry
+from henvendelser.models import Call, Inquiry, TimelineEntry
 from tests.factories import ContactFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +160,34 @@ def test_a_call_from_a_parent_with_an_open_text_inquiry_joins_it(twilio_post, we
         twilio_post(VOICE, call(weekday_hours))
     inquiry = Inquiry.objects.get()
     assert [e.kind for e in inquiry.entries.all()] == ["created", "sms_in", "call_in"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(42)",
+        "http://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
+        "https://evil.example/RE2",
+        "https://api.twilio.com.evil.example/RE2",
+        "https://user@api.twilio.com/RE2",
+    ],
+)
+def test_a_recording_url_that_is_not_twilios_https_host_never_becomes_a_link(
+    twilio_post, weekday_hours, url, api_as, coordinator
+):
+    sid = call(weekday_hours)["CallSid"]
+    with time_machine.travel(NIGHT, tick=False):
+        twilio_post(VOICE, call(weekday_hours))
+        response = twilio_post(
+            STATUS, {"CallSid": sid, "RecordingSid": "RE" + "3" * 32, "RecordingUrl": url}
+        )
+    assert response.status_code == 200  # the voicemail is still recorded, without a link
+    inquiry = Inquiry.objects.get()
+    assert inquiry.entries.get(kind="voicemail").data["recording_url"] == ""
+    # Also a row stored before the check is shown without it.
+    TimelineEntry.objects.create(
+        inquiry=inquiry, kind="voicemail", at=inquiry.created_at, data={"recording_url": url}
+    )
+    shown = api_as(coordinator).get(f"/api/inquiries/{inquiry.pk}/").json()
+    links = [e["data"]["recording_url"] for e in shown["entries"] if e["kind"] == "voicemail"]
+    assert links == ["", ""]

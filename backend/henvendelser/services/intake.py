@@ -32,6 +32,7 @@ from ..models import (
     Status,
     TimelineEntry,
 )
+from ..validators import safe_recording_url
 from ._common import add_entry, now_or, touch_and_publish
 
 logger = logging.getLogger(__name__)
@@ -293,8 +294,10 @@ def attach_voicemail(
     duration_seconds: int | None,
     now: dt.datetime | None = None,
 ) -> Call | None:
-    """A voicemail left after an unanswered call is put on the caller's inquiry, once."""
+    """A voicemail left after an unanswered call is put on the caller's inquiry, once. A
+    recording URL that is not Twilio's is dropped (the voicemail is still recorded)."""
     now = now_or(now)
+    recording_url = safe_recording_url(recording_url)
     with transaction.atomic():
         call = _locked_call(call_sid)
         if call is None:

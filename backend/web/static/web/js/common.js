@@ -145,3 +145,15 @@ export function onSubmitOnce(form, work) {
     once(button, () => work(form), errorBoxFor(button));
   });
 }
+
+/* The session ends after a while without requests (SESSION_IDLE_MINUTES). Someone working on a
+ * page that only listens (the live queue) is not idle: a key or a click tells the server, at
+ * most every few minutes. Someone who walked away is logged out, and their socket closes. */
+const KEEPALIVE_MS = 4 * 60 * 1000;
+let lastKeepalive = Date.now();
+function keepAlive() {
+  if (!ME || Date.now() - lastKeepalive < KEEPALIVE_MS) return;
+  lastKeepalive = Date.now();
+  api("GET", "/api/me/").catch(() => {});
+}
+["keydown", "pointerdown"].forEach((type) => document.addEventListener(type, keepAlive, { passive: true }));
