@@ -270,7 +270,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.KontaktpunktSchema",
     "DEFAULT_THROTTLE_RATES": {"login": f"{LOGIN_RATE_PER_MINUTE}/min"},
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
@@ -278,6 +278,15 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Kontaktpunkt API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Choice sets that share a field name ("language", "category") in different models.
+    "ENUM_NAME_OVERRIDES": {
+        "ContactLanguageEnum": "henvendelser.models.Language",
+        "TemplateLanguageEnum": "maler.services.LANGUAGE_CODES",
+        "InquiryCategoryEnum": "henvendelser.models.Category",
+        "TemplateCategoryEnum": "maler.models.TemplateCategory",
+        "InquiryStatusEnum": "henvendelser.models.Status",
+        "MessageStatusEnum": "meldinger.models.MessageStatus",
+    },
 }
 
 # --- Twilio and messaging --------------------------------------------------------------------

@@ -16,6 +16,7 @@ from core import access, audit, roles
 from core.access import Action
 from core.api import Pagination, StrictInputSerializer, id_field, validated
 from core.models import Section
+from core.schema import paginated
 from henvendelser.api import ByMethod, section_for_write, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
 
@@ -47,6 +48,8 @@ def _audit(request: Request, action: str, escalations: list[Escalation]) -> None
 class InquiryEscalationsApi(APIView):
     """`POST /api/inquiries/{id}/escalations/`: `target`, optional `doctor`, `question`."""
 
+    schema_responses = {"POST": {"201": EscalationSerializer}}
+
     permission_classes = [access.permission(Action.ESCALATE)]
 
     class InputSerializer(StrictInputSerializer):
@@ -70,6 +73,8 @@ class InquiryEscalationsApi(APIView):
 
 class EscalationListApi(APIView):
     """`GET /api/escalations/?mine=true`: a doctor's escalations (open first, soonest due)."""
+
+    schema_responses = {"GET": paginated(EscalationSerializer, "EscalationPage")}
 
     permission_classes = [access.permission(Action.READ_CLINICAL)]
 
@@ -98,6 +103,7 @@ class EscalationListApi(APIView):
 
 
 class EscalationDetailApi(APIView):
+    schema_responses = {"GET": EscalationSerializer}
     permission_classes = [access.permission(Action.READ_CLINICAL)]
 
     def get(self, request: Request, pk: int) -> Response:
@@ -114,6 +120,7 @@ def _visible_escalation_id(request: Request, pk: int) -> int:
 
 
 class EscalationAcknowledgeApi(APIView):
+    schema_responses = {"POST": {"200": EscalationSerializer}}
     permission_classes = [access.permission(Action.ANSWER_ESCALATION)]
 
     def post(self, request: Request, pk: int) -> Response:
@@ -125,6 +132,7 @@ class EscalationAcknowledgeApi(APIView):
 
 
 class EscalationAnswerApi(APIView):
+    schema_responses = {"POST": {"200": EscalationSerializer}}
     permission_classes = [access.permission(Action.ANSWER_ESCALATION)]
 
     class InputSerializer(StrictInputSerializer):
@@ -143,6 +151,7 @@ class EscalationAnswerApi(APIView):
 
 
 class EscalationReassignApi(APIView):
+    schema_responses = {"POST": {"200": EscalationSerializer}}
     permission_classes = [access.permission(Action.ANSWER_ESCALATION, Action.ESCALATE)]
 
     class InputSerializer(StrictInputSerializer):
@@ -175,6 +184,11 @@ def _section_for(request: Request, section_id: int | None) -> Section:
 
 class RosterListApi(APIView):
     """`GET /api/rosters/?from=&to=`: shifts overlapping the range; a lead `POST`s one."""
+
+    schema_responses = {
+        "GET": paginated(ShiftSerializer, "ShiftPage"),
+        "POST": {"201": ShiftSerializer},
+    }
 
     permission_classes = [ByMethod]
     permissions_by_method = {

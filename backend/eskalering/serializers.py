@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from henvendelser.serializers import UserRefSerializer
@@ -41,7 +43,7 @@ class EscalationSerializer(serializers.ModelSerializer):
             "coordinator_alerted_at",
         ]
 
-    def get_urgency(self, escalation: Escalation) -> dict[str, object]:
+    def get_urgency(self, escalation: Escalation) -> dict[str, Any]:
         """How urgent the inquiry is now (triage.urgency), which can be more than the grade
         the escalation was sent with."""
         return urgency_of_inquiry(escalation.inquiry).as_dict()

@@ -20,6 +20,7 @@ from core.access import Action
 from core.api import Pagination, StrictInputSerializer, id_field, validated
 from core.exceptions import InvalidInput
 from core.models import Section
+from core.schema import paginated
 
 from . import selectors, services
 from .models import Category, Channel, Contact, Grade, Inquiry, Language, Patient, Relation, Status
@@ -138,6 +139,10 @@ def _doctor_queryset() -> QuerySet[Any]:
 
 
 class PatientListCreateApi(APIView):
+    schema_responses = {
+        "GET": paginated(PatientOutputSerializer, "PatientPage"),
+        "POST": {"201": PatientOutputSerializer},
+    }
     permission_classes = [ByMethod]
     permissions_by_method = {
         "GET": [access.permission(Action.READ_QUEUE)],
@@ -174,6 +179,7 @@ class PatientListCreateApi(APIView):
 
 
 class PatientDetailApi(APIView):
+    schema_responses = {"GET": PatientOutputSerializer, "PATCH": PatientOutputSerializer}
     permission_classes = [ByMethod]
     permissions_by_method = {
         "GET": [access.permission(Action.READ_QUEUE)],
@@ -257,6 +263,8 @@ class ContactDetailApi(APIView):
     """`GET/PATCH /api/contacts/{id}/`: one contact; change any of the fields a contact is made
     with (recording consent to SMS, say)."""
 
+    schema_responses = {"GET": ContactOutputSerializer, "PATCH": ContactOutputSerializer}
+
     permission_classes = [ByMethod]
     permissions_by_method = {
         "GET": [access.permission(Action.READ_QUEUE)],
@@ -298,6 +306,10 @@ def _multi_choice(choices: list[str]) -> serializers.ListField:
 
 
 class InquiryListCreateApi(APIView):
+    schema_responses = {
+        "GET": paginated(InquiryRowSerializer, "InquiryPage"),
+        "POST": {"201": InquiryRowSerializer},
+    }
     permission_classes = [ByMethod]
     permissions_by_method = {
         "GET": [access.permission(Action.READ_QUEUE)],
@@ -382,6 +394,7 @@ class InquiryListCreateApi(APIView):
 
 
 class InquiryDetailApi(APIView):
+    schema_responses = {"GET": InquiryDetailSerializer}
     permission_classes = [access.permission(Action.READ_QUEUE)]
 
     def get(self, request: Request, pk: int) -> Response:
@@ -410,6 +423,7 @@ def _detail_response(request: Request, inquiry_id: int) -> Response:
 
 
 class InquiryClaimApi(APIView):
+    schema_responses = {"POST": {"200": InquiryDetailSerializer}}
     permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
     class InputSerializer(StrictInputSerializer):
@@ -426,6 +440,7 @@ class InquiryClaimApi(APIView):
 
 
 class InquiryReleaseApi(APIView):
+    schema_responses = {"POST": {"200": InquiryDetailSerializer}}
     permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
     def post(self, request: Request, pk: int) -> Response:
@@ -438,6 +453,8 @@ class InquiryPatientApi(APIView):
     """`POST /api/inquiries/{id}/patient/`: link an unknown or ambiguous caller's inquiry to a
     patient (`patient`); with `save_number_as` (`name`, `relation`) the caller's number is
     saved as the patient's contact, so the next text from it is recognised."""
+
+    schema_responses = {"POST": {"200": InquiryDetailSerializer}}
 
     permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
@@ -467,6 +484,7 @@ class InquiryPatientApi(APIView):
 
 
 class InquiryNotesApi(APIView):
+    schema_responses = {"POST": {"201": InquiryDetailSerializer}}
     permission_classes = [access.permission(Action.WRITE_NOTE)]
 
     class InputSerializer(StrictInputSerializer):
@@ -481,6 +499,7 @@ class InquiryNotesApi(APIView):
 
 
 class InquiryCloseApi(APIView):
+    schema_responses = {"POST": {"200": InquiryDetailSerializer}}
     permission_classes = [access.permission(Action.WORK_INQUIRY)]
 
     class InputSerializer(StrictInputSerializer):

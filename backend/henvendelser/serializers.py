@@ -77,7 +77,7 @@ class InquiryRowSerializer(serializers.ModelSerializer):
     def get_patient_name(self, inquiry: Inquiry) -> str | None:
         return inquiry.patient.full_name if inquiry.patient else None
 
-    def get_urgency(self, inquiry: Inquiry) -> dict[str, object]:
+    def get_urgency(self, inquiry: Inquiry) -> dict[str, Any]:
         """Rank (queue order), key and label from the one rule in triage.urgency."""
         return urgency_of_inquiry(inquiry).as_dict()
 

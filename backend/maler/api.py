@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from core import access
 from core.access import Action
 from core.api import StrictInputSerializer, validated
+from core.schema import results_of
 from henvendelser.api import ByMethod
 
 from . import services
@@ -62,6 +63,11 @@ class TemplateListApi(APIView):
     """`GET /api/templates/` (every active template with its current text per language) and
     `POST /api/templates/` (a lead creates one: `key`, `name`, `category`, `sensitive`)."""
 
+    schema_responses = {
+        "GET": results_of(TemplateSerializer, "TemplateList"),
+        "POST": {"201": TemplateDetailSerializer},
+    }
+
     permission_classes = [ByMethod]
     permissions_by_method = {
         "GET": [access.permission(Action.READ_TEMPLATES)],
@@ -85,6 +91,7 @@ class TemplateListApi(APIView):
 
 
 class TemplateDetailApi(APIView):
+    schema_responses = {"GET": TemplateDetailSerializer}
     permission_classes = [access.permission(Action.READ_TEMPLATES)]
 
     def get(self, request: Request, key: str) -> Response:
@@ -94,6 +101,8 @@ class TemplateDetailApi(APIView):
 
 class TemplateVersionsApi(APIView):
     """`POST /api/templates/{key}/versions/`: `language`, `body`, `variables`."""
+
+    schema_responses = {"POST": {"201": VersionSerializer}}
 
     permission_classes = [access.permission(Action.PUBLISH_TEMPLATES)]
 

@@ -18,6 +18,7 @@ from core.access import Action
 from core.api import StrictInputSerializer, id_field, validated
 from core.exceptions import InvalidInput
 from core.logfilters import redact
+from core.schema import results_of
 from henvendelser import selectors
 from henvendelser.api import ByMethod, visible_inquiry_id
 from henvendelser.serializers import UserRefSerializer
@@ -144,6 +145,8 @@ class InquiryRepliesApi(APIView):
     """`POST /api/inquiries/{id}/replies/`: `template` + `language` + `variables`, or `text`.
     An `Idempotency-Key` header makes a repeated request return the first message."""
 
+    schema_responses = {"POST": MessageSerializer}
+
     permission_classes = [access.permission(Action.SEND_PRACTICAL_MESSAGE)]
 
     class InputSerializer(StrictInputSerializer):
@@ -195,6 +198,8 @@ class FreeTextPreviewApi(APIView):
 class InquiryMessagesApi(APIView):
     """`GET /api/inquiries/{id}/messages/`: the messages sent on an inquiry, oldest first."""
 
+    schema_responses = {"GET": results_of(MessageSerializer, "MessageList")}
+
     permission_classes = [access.permission(Action.READ_QUEUE)]
 
     def get(self, request: Request, pk: int) -> Response:
@@ -207,6 +212,8 @@ class InquiryMessagesApi(APIView):
 
 class MessageDetailApi(APIView):
     """`GET /api/messages/{id}/`: one outbound message and its delivery status."""
+
+    schema_responses = {"GET": MessageSerializer}
 
     permission_classes = [access.permission(Action.READ_QUEUE)]
 
@@ -221,6 +228,8 @@ class MessageDetailApi(APIView):
 class MessageReissueApi(APIView):
     """`POST /api/messages/{id}/reissue/`: a sensitive message whose link is locked or expired
     goes again behind a new link. An `Idempotency-Key` makes a repeat return the first."""
+
+    schema_responses = {"POST": MessageSerializer}
 
     permission_classes = [access.permission(Action.SEND_PRACTICAL_MESSAGE)]
 
@@ -243,6 +252,9 @@ class MunicipalCoordinatorSerializer(serializers.ModelSerializer):
 
 
 class MunicipalCoordinatorsApi(APIView):
+    schema_responses = {
+        "GET": results_of(MunicipalCoordinatorSerializer, "MunicipalCoordinatorList")
+    }
     permission_classes = [access.permission(Action.READ_TEMPLATES)]
 
     def get(self, request: Request) -> Response:
@@ -289,6 +301,11 @@ class PatientFollowUpsApi(APIView):
     """`GET/POST /api/patients/{id}/followups/`: a patient's follow-up plans; make one with
     `contact`, `start_date` (the diagnosis date) and `municipality`."""
 
+    schema_responses = {
+        "GET": results_of(FollowUpPlanSerializer, "FollowUpPlanList"),
+        "POST": FollowUpPlanSerializer,
+    }
+
     permission_classes = [ByMethod]
     permissions_by_method = {
         "GET": [access.permission(Action.READ_QUEUE)],
@@ -332,6 +349,7 @@ class PatientFollowUpsApi(APIView):
 
 
 class FollowUpCancelApi(APIView):
+    schema_responses = {"POST": {"200": FollowUpPlanSerializer}}
     permission_classes = [access.permission(Action.MANAGE_PLANS)]
 
     def post(self, request: Request, pk: int) -> Response:

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import sms
+from core.logfilters import redact
 
 from .models import RANK, TO_FAMILY, Message, MessageStatus
 from .services import TWILIO_STATUS, is_opted_out, lock_message, publish_status
@@ -113,9 +114,17 @@ def _accepted(message_id: int, accepted: sms.Accepted, now: dt.datetime) -> str:
             message.twilio_status = accepted.status
         message.sent_at = message.sent_at or now
         message.lease_until = None
+        _forget_link_token(message)
         message.save()
         publish_status(message)
         return message.status
+
+
+def _forget_link_token(message: Message) -> None:
+    """Once the SMS has gone (or will never go), its secure link's token is needed by nobody
+    here: the link is found by the token's hash. The stored body keeps `/m/[token]`."""
+    if message.sensitive:
+        message.body = redact(message.body)
 
 
 def _release(message_id: int) -> None:
@@ -130,6 +139,7 @@ def _fail(message: Message, *, now: dt.datetime, reason: str, code: int | None =
     message.status, message.status_at = MessageStatus.FAILED, now
     message.error_reason, message.error_code = reason, code
     message.lease_until = None
+    _forget_link_token(message)
     message.save()
     publish_status(message)
     logger.warning("message %s failed: %s %s", message.pk, reason, code or "")
