@@ -7,6 +7,7 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -41,6 +42,12 @@ class SectionFactory(factory.django.DjangoModelFactory):
     ward_phone = "+4722000000"
 
 
+# Every test user's password is "pw". Hashed once, with few PBKDF2 rounds, so making a user
+# costs no key stretching (Django verifies any round count, and re-hashes at full strength on
+# a real login); the service itself hashes at Django's full strength.
+TEST_PASSWORD_HASH = PBKDF2PasswordHasher().encode("pw", "kontaktpunkt-test", iterations=1000)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -49,7 +56,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"bruker{n}")
     first_name = factory.Faker("first_name", locale="no_NO")
     last_name = factory.Faker("last_name", locale="no_NO")
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    password = TEST_PASSWORD_HASH
 
     @factory.post_generation
     def role(self, create: bool, extracted: str | None, **kwargs: Any) -> None:

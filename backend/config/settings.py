@@ -316,12 +316,20 @@ SMS_BACKEND = env("SMS_BACKEND", "twilio" if env("TWILIO_ACCOUNT_SID") else "con
 
 # --- Logging: ids only, never names, numbers or message text ------------------------------------
 
+# "json" (one object per line, for a log collector) or "plain" (people reading a terminal).
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logfilters.JsonFormatter"},
+    },
     "filters": {"secure_links": {"()": "core.logfilters.RedactSecureLinks"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's request logger names the path of each failed request: errors only (4xx are

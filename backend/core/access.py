@@ -144,6 +144,7 @@ def permission(*actions: Action) -> type[permissions.BasePermission]:
             return bool(user and user.is_authenticated) and any(may(user, a) for a in actions)
 
     Allowed.__name__ = "Allowed_" + "_".join(actions)
+    Allowed.actions = actions  # type: ignore[attr-defined]
     return Allowed
 
 

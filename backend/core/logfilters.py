@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -26,3 +27,20 @@ class RedactSecureLinks(logging.Filter):
         if hasattr(record, "request"):
             record.request = None  # Django attaches the request (its path, GET, cookies)
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (LOG_FORMAT=json), for a log collector: time, level, logger,
+    message, and the exception if any. What goes in is what the plain format shows (ids and
+    codes, never names, numbers or message text); secure-link paths are masked here as well."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
