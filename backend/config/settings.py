@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "eskalering",
     "maler",
     "meldinger",
+    "statistikk",
     "web",
 ]
 

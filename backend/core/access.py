@@ -41,6 +41,7 @@ class Action(StrEnum):
     MANAGE_ROSTER = "manage_roster"
     READ_AUDIT = "read_audit"
     UNLOCK_ACCOUNTS = "unlock_accounts"  # after too many wrong passwords
+    READ_STATS = "read_stats"  # the section's figures
 
 
 RULES: dict[Action, frozenset[str]] = {
@@ -64,6 +65,7 @@ RULES: dict[Action, frozenset[str]] = {
     Action.MANAGE_ROSTER: frozenset({LEAD}),
     Action.READ_AUDIT: frozenset({LEAD}),
     Action.UNLOCK_ACCOUNTS: frozenset({LEAD}),
+    Action.READ_STATS: frozenset({LEAD}),
 }
 
 # Template categories whose messages carry medical content: results and treatment. The others

@@ -196,9 +196,15 @@ class RosterListApi(APIView):
         "POST": [access.permission(Action.MANAGE_ROSTER)],
     }
 
-    class FilterSerializer(serializers.Serializer):
-        from_ = serializers.DateTimeField(required=False)
-        to = serializers.DateTimeField(required=False)
+    # "from" is a Python keyword, so the filter's fields are given by name.
+    FilterSerializer = type(
+        "RosterFilterSerializer",
+        (serializers.Serializer,),
+        {
+            "from": serializers.DateTimeField(required=False),
+            "to": serializers.DateTimeField(required=False),
+        },
+    )
 
     class InputSerializer(StrictInputSerializer):
         section = id_field(required=False)
@@ -208,15 +214,12 @@ class RosterListApi(APIView):
         ends_at = serializers.DateTimeField()
 
     def get(self, request: Request) -> Response:
-        params = dict(request.query_params.items())
-        if "from" in params:
-            params["from_"] = params.pop("from")
-        filters = validated(self.FilterSerializer, params)
+        filters = validated(self.FilterSerializer, dict(request.query_params.items()))
         qs = RosterShift.objects.filter(
             section_id__in=access.sections(request.user)
         ).select_related("doctor")
-        if "from_" in filters:
-            qs = qs.filter(ends_at__gt=filters["from_"])
+        if "from" in filters:
+            qs = qs.filter(ends_at__gt=filters["from"])
         if "to" in filters:
             qs = qs.filter(starts_at__lt=filters["to"])
         shifts = list(qs.order_by("starts_at", "role", "pk")[:1000])

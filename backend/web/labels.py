@@ -71,4 +71,7 @@ def labels(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"ui_labels": ui_labels()}
+    from core import access
+    from core.access import Action
+
+    return {"ui_labels": ui_labels(), "can_read_stats": access.may(user, Action.READ_STATS)}

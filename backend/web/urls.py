@@ -10,4 +10,5 @@ urlpatterns = [
     path("henvendelser/<int:pk>/", views.inquiry_page, name="inquiry-page"),
     path("lege/", views.doctor_page, name="doctor"),
     path("vaktplan/", views.roster_page, name="roster"),
+    path("statistikk/", views.stats_page, name="stats"),
 ]

@@ -95,6 +95,14 @@ def roster_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/roster.html", {"can": access.page_flags(request.user)})
 
 
+@login_required
+def stats_page(request: HttpRequest) -> HttpResponse:
+    if not access.may(request.user, Action.READ_STATS):
+        return _forbidden(request)
+    mine = Section.objects.filter(pk__in=access.sections(request.user)).order_by("name", "pk")
+    return render(request, "web/stats.html", {"sections": list(mine)})
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", _("Fant ikke det du ba om.")), status=404)

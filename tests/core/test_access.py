@@ -46,6 +46,7 @@ EXPECTED = {
     Action.MANAGE_ROSTER: (N, N, Y, N, N),
     Action.READ_AUDIT: (N, N, Y, N, N),
     Action.UNLOCK_ACCOUNTS: (N, N, Y, N, N),
+    Action.READ_STATS: (N, N, Y, N, N),
 }
 
 

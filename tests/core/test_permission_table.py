@@ -53,6 +53,8 @@ TABLE = [
     ("GET", "/api/patients/{id}/followups/", "CSDL"),
     ("POST", "/api/patients/{id}/followups/", "CL"),
     ("GET", "/api/rosters/", "CSDL"),
+    ("GET", "/api/stats/", "L"),
+    ("GET", "/api/stats/csv/", "L"),
     ("POST", "/api/rosters/", "L"),
     ("DELETE", "/api/rosters/{id}/", "L"),
     ("POST", "/api/rosters/import/", "L"),

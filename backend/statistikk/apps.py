@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StatistikkConfig(AppConfig):
+    name = "statistikk"
+    verbose_name = "Statistikk"
