@@ -78,7 +78,7 @@ class StatsApi(APIView):
 class StatsCsvApi(APIView):
     permission_classes = [access.permission(Action.READ_STATS)]
     FilterSerializer = StatsFilterSerializer
-    schema_responses = {"GET": {"200": {"type": "string", "description": "text/csv"}}}
+    schema_responses = {"GET": {("200", "text/csv"): {"type": "string"}}}
 
     def get(self, request: Request) -> HttpResponse:
         data = _figures(request)
