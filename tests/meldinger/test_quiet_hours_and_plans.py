@@ -81,6 +81,19 @@ def test_a_reply_to_the_family_goes_at_once_at_night(
     assert len(fake_twilio.sent_to(mother.phone)) == 1
 
 
+def plan_made_on_23_november(patient, mother, municipality, coordinator, start_date):
+    """A Pakkeforløp hjem plan made at noon on 23 November 2026 (Oslo), from `start_date`."""
+    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
+        plan, _created = plans.create_plan(
+            patient=patient,
+            contact=mother,
+            start_date=start_date,
+            municipality=municipality,
+            by=coordinator,
+        )
+    return plan
+
+
 @pytest.fixture
 def oslo_coordinator(db):
     return MunicipalCoordinator.objects.create(
@@ -122,14 +135,9 @@ def test_pakkeforlop_hjem_schedules_notices_and_reminders(
 
 
 def test_a_plan_made_late_skips_what_is_past(patient, mother, oslo_coordinator, coordinator):
-    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan, _created = plans.create_plan(
-            patient=patient,
-            contact=mother,
-            start_date=dt.date(2026, 8, 1),
-            municipality=oslo_coordinator,
-            by=coordinator,
-        )
+    plan = plan_made_on_23_november(
+        patient, mother, oslo_coordinator, coordinator, dt.date(2026, 8, 1)
+    )
     assert [m.template_version.template.key for m in plans.plan_messages(plan)] == [
         "behovskartlegging_paaminnelse",
         "behovskartlegging_12_mnd",
@@ -177,14 +185,9 @@ def test_a_plan_message_goes_with_the_coordinator_and_number_of_the_day_it_is_se
     family a new number by then."""
     from core import sms
 
-    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan, _created = plans.create_plan(
-            patient=patient,
-            contact=mother,
-            start_date=dt.date(2026, 11, 20),
-            municipality=oslo_coordinator,
-            by=coordinator,
-        )
+    plan = plan_made_on_23_november(
+        patient, mother, oslo_coordinator, coordinator, dt.date(2026, 11, 20)
+    )
     first = plans.plan_messages(plan)[0]
     assert "Hanne Koordinator" in first.body
     oslo_coordinator.name, oslo_coordinator.phone = "Per Ny", "+4723999999"
@@ -212,14 +215,9 @@ def test_consent_withdrawn_after_the_plan_was_made_stops_what_has_not_gone(
 ):
     from core import sms
 
-    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan, _created = plans.create_plan(
-            patient=patient,
-            contact=mother,
-            start_date=dt.date(2026, 11, 20),
-            municipality=oslo_coordinator,
-            by=coordinator,
-        )
+    plan = plan_made_on_23_november(
+        patient, mother, oslo_coordinator, coordinator, dt.date(2026, 11, 20)
+    )
     withdrawn = api_as(coordinator).patch(
         f"/api/contacts/{mother.pk}/", {"sms_consent": False}, format="json"
     )
@@ -279,14 +277,9 @@ def test_a_plan_message_sent_tells_the_sections_screens_with_ids_and_status_only
     """The inquiry page's plan list follows a plan message's status without a reload."""
     from core.models import Event
 
-    with time_machine.travel(oslo(2026, 11, 23, 12, 0), tick=False):
-        plan, _created = plans.create_plan(
-            patient=patient,
-            contact=mother,
-            start_date=dt.date(2026, 11, 20),
-            municipality=oslo_coordinator,
-            by=coordinator,
-        )
+    plan = plan_made_on_23_november(
+        patient, mother, oslo_coordinator, coordinator, dt.date(2026, 11, 20)
+    )
     first = plans.plan_messages(plan)[0]
     with (
         time_machine.travel(first.scheduled_for + dt.timedelta(minutes=1), tick=False),
