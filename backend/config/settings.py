@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "core.metrics.RequestTimingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -316,6 +317,9 @@ SECURE_LINK_MAX_FAILURES = 5
 SMS_BACKEND = env("SMS_BACKEND", "twilio" if env("TWILIO_ACCOUNT_SID") else "console")
 
 # --- Logging: ids only, never names, numbers or message text ------------------------------------
+
+# `GET /metrics` answers only with `Authorization: Bearer <this>`; unset, it is a 404.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # "json" (one object per line, for a log collector) or "plain" (people reading a terminal).
 LOG_FORMAT = env("LOG_FORMAT", "plain")

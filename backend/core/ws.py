@@ -15,6 +15,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from . import metrics
 from .api import json_depth
 
 
@@ -178,10 +179,13 @@ class GuardedConsumer(SafeJsonConsumer):
     _ended = False
 
     async def start_guard(self) -> None:
+        """After accept: join the user's group (to hear when access ends); count the socket."""
         self._checked_at = time.monotonic()
+        metrics.socket_opened()
         await self.channel_layer.group_add(user_group(self.scope["user"].pk), self.channel_name)
 
     async def stop_guard(self) -> None:
+        metrics.socket_closed()
         user = self.scope.get("user")
         if user is not None and getattr(user, "pk", None) is not None:
             await self.channel_layer.group_discard(user_group(user.pk), self.channel_name)

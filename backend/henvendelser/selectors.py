@@ -126,6 +126,24 @@ def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
     )
 
 
+def open_counts_by_urgency() -> dict[str, int]:
+    """Open inquiries in all sections, counted by urgency (triage.urgency decides the key)."""
+    from django.db.models import Count
+
+    from triage.urgency import urgency_of
+
+    counts = dict.fromkeys(("red", "alarm", "amber", "green", "none"), 0)
+    rows = (
+        Inquiry.objects.exclude(status=Status.CLOSED)
+        .values("grade", "alarm")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[urgency_of(grade=row["grade"], alarm=row["alarm"]).key] += row["n"]
+    return counts
+
+
 def inquiry_detail(*, user: Any, inquiry_id: int) -> Inquiry:
     return (
         with_escalations(inquiries_for(user))
