@@ -14,6 +14,13 @@ from .models import AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    patients = serializers.SerializerMethodField(
+        help_text="Every patient a list read showed (one record per list, not per row)."
+    )
+
+    def get_patients(self, event: AuditEvent) -> list[int]:
+        return [int(p) for p in event.patients.strip(",").split(",") if p]
+
     class Meta:
         model = AuditEvent
         fields = [
@@ -25,6 +32,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "object_type",
             "object_id",
             "patient_id",
+            "patients",
             "section_id",
             "channel",
             "ip",
@@ -47,7 +55,7 @@ class AuditListApi(APIView):
         )
         qs = AuditEvent.objects.filter(section_id__in=access.sections(request.user))
         if "patient" in filters:
-            qs = qs.filter(patient_id=filters["patient"])
+            qs = qs.filter(audit.naming_patient(filters["patient"]))
         if "user" in filters:
             qs = qs.filter(username=filters["user"])
         if "action" in filters:

@@ -114,6 +114,9 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     # Plain ids, not foreign keys: the log outlives and must not block what it describes.
     patient_id = models.BigIntegerField(null=True, db_index=True)
+    # A list read (a queue page, a socket snapshot) is one record naming every patient shown,
+    # written ",12,40,77," so that `patients__contains=",40,"` finds it on any database.
+    patients = models.TextField(blank=True, default="")
     section_id = models.BigIntegerField(null=True, db_index=True)
     channel = models.CharField(max_length=16)  # api, page, ws, webhook, task, admin
     ip = models.GenericIPAddressField(null=True)

@@ -17,8 +17,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import Event, Section
@@ -40,8 +39,18 @@ def lock_section(section_id: int) -> None:
 
 
 def next_seq(section_id: int) -> int:
-    Section.objects.filter(pk=section_id).update(last_seq=F("last_seq") + 1)
-    return Section.objects.values_list("last_seq", flat=True).get(pk=section_id)
+    """The section's next event number, in one round trip (UPDATE ... RETURNING, which both
+    PostgreSQL and SQLite 3.35+ speak). The row stays locked until the caller commits."""
+    table = connection.ops.quote_name(Section._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
+            [section_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Section.DoesNotExist(section_id)
+    return int(row[0])
 
 
 def current_seq(section_id: int) -> int:
@@ -61,22 +70,27 @@ def publish(
         raise RuntimeError("publish() must run inside the service's transaction")
     seq = next_seq(section_id)
     event = {"type": type, "seq": seq, **body}
-    # Round-trip through JSON now, so a non-serialisable event fails where it was made.
-    event = json.loads(json.dumps(event))
+    # Encoded once here, so a non-serialisable event fails where it was made, and every socket
+    # sends these same bytes instead of encoding the event again.
+    text = json.dumps(event, ensure_ascii=False)
+    event = json.loads(text)
     Event.objects.create(
         section_id=section_id, seq=seq, type=type, payload=event, at=timezone.now()
     )
     for group in groups if groups is not None else [queue_group(section_id)]:
-        transaction.on_commit(partial(broadcast, group, event), robust=True)
+        transaction.on_commit(partial(broadcast, group, event, text), robust=True)
     return event
 
 
-def broadcast(group: str, event: dict[str, Any]) -> None:
+def broadcast(group: str, event: dict[str, Any], text: str | None = None) -> None:
+    """Send a committed event to a group. `text` is the event as JSON, sent to the sockets as it
+    is (consumers read `event` for what they audit and check)."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "queue.event", "event": event, "text": text or json.dumps(event)}
     try:
-        async_to_sync(layer.group_send)(group, {"type": "queue.event", "event": event})
+        async_to_sync(layer.group_send)(group, message)
     except Exception:  # the channel layer being down must never fail a committed write
         logger.warning(
             "broadcast to %s failed for seq %s; clients will resync",

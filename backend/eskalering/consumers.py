@@ -45,19 +45,11 @@ def _snapshot(user: Any, ip: str | None) -> dict[str, Any]:
     }
 
 
-@database_sync_to_async
-def _audit_event(user: Any, event: dict[str, Any], ip: str | None) -> None:
+def _pushed_row(event: dict[str, Any]) -> tuple[Any, int | None, int | None]:
+    """(escalation id, patient id, section id) of an escalation event, for the audit log."""
     row = event.get("escalation") or {}
-    context = row.get("context") or {}
-    patient = (context.get("patient") or {}).get("id")
-    with audit.origin_as("ws", ip):
-        audit.record(
-            user=user,
-            action="escalation.event",
-            patient_id=patient,
-            section_id=row.get("section"),
-            detail={"escalation": row.get("id")},
-        )
+    patient = ((row.get("context") or {}).get("patient") or {}).get("id")
+    return row.get("id"), patient, row.get("section")
 
 
 class DoctorConsumer(GuardedConsumer):
@@ -84,6 +76,7 @@ class DoctorConsumer(GuardedConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.stop_guard()
+            await audit.pushed_reads.flush()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -97,5 +90,11 @@ class DoctorConsumer(GuardedConsumer):
     async def queue_event(self, message: dict[str, Any]) -> None:
         if not await self.still_allowed():
             return
-        await _audit_event(self.user, message["event"], self.ip)
-        await self.send_json(message["event"])
+        audit.pushed_reads.note(
+            user=self.user,
+            action="escalation.event",
+            object_type="escalation",
+            ip=self.ip,
+            rows=[_pushed_row(message["event"])],
+        )
+        await self.send(text_data=message["text"])

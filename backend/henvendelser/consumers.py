@@ -52,8 +52,12 @@ def _events_since(user: Any, section_id: int, since: int, ip: str | None) -> lis
     return events
 
 
+def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e["inquiry"] for e in events if isinstance(e.get("inquiry"), dict)]
+
+
 def _audit_events(user: Any, events: list[dict[str, Any]], ip: str | None) -> None:
-    rows = [e["inquiry"] for e in events if isinstance(e.get("inquiry"), dict)]
+    rows = _event_rows(events)
     with audit.origin_as("ws", ip):
         audit.record_reads(
             user=user,
@@ -110,6 +114,7 @@ class QueueConsumer(GuardedConsumer):
             await self._broadcast_presence()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.stop_guard()
+        await audit.pushed_reads.flush()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
@@ -161,9 +166,19 @@ class QueueConsumer(GuardedConsumer):
     async def queue_event(self, message: dict[str, Any]) -> None:
         if not await self.still_allowed():
             return
-        event = message["event"]
-        await database_sync_to_async(_audit_events)(self.user, [event], self.ip)
-        await self.send_json(event)
+        # Noted for the audit log (written within a second, see PushedReads), then sent as the
+        # publisher encoded it: no database write and no JSON encoding per frame per socket.
+        audit.pushed_reads.note(
+            user=self.user,
+            action="queue.event",
+            object_type="inquiry",
+            ip=self.ip,
+            rows=[
+                (row.get("id"), row.get("patient"), row.get("section"))
+                for row in _event_rows([message["event"]])
+            ],
+        )
+        await self.send(text_data=message["text"])
 
     async def presence_update(self, message: dict[str, Any]) -> None:
         if not await self.still_allowed():
