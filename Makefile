@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 MANAGE := cd backend && ../$(PY) manage.py
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench deploy-check lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(PY) -m ruff format backend tests benchmarks
 	$(PY) -m ruff check --fix backend tests benchmarks
+
+# The deploy files against the Kubernetes API schema and Compose's own parser (the Debian
+# docker-compose package is enough: `config` needs no Docker engine).
+deploy-check: $(VENV)/.dev-installed
+	$(VENV)/bin/kubernetes-validate --strict --quiet $(filter-out deploy/k8s/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
+	cd deploy && KONTAKTPUNKT_ENV_FILE=env.example POSTGRES_PASSWORD=check docker-compose config --quiet
+	cd deploy && KONTAKTPUNKT_ENV_FILE=env.example POSTGRES_PASSWORD=check docker-compose --profile metrics config --quiet
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/run.py
