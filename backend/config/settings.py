@@ -133,12 +133,28 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL")
+# Per process, at most DB_POOL_MAX_SIZE connections to PostgreSQL, reused across requests. Daphne
+# runs each request's synchronous part in a thread of its own, so without a pool a burst of
+# requests opens a connection each (a few milliseconds apiece) until PostgreSQL refuses more
+# ("too many clients": a 500 for every webhook after that). With it, a burst waits up to
+# DB_POOL_TIMEOUT seconds for a connection. DB_POOL_MAX_SIZE=0 turns the pool off.
+DB_POOL_MAX_SIZE = int(env("DB_POOL_MAX_SIZE", "8"))
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "0")), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=0 if DB_POOL_MAX_SIZE else int(env("DB_CONN_MAX_AGE", "0")),
+            # With the pool, Django has it check a connection before handing it out, so one that
+            # PostgreSQL dropped (a restart) is replaced, not used.
+            conn_health_checks=True,
         )
     }
+    if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": float(env("DB_POOL_TIMEOUT", "10")),
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from channels.auth import AuthMiddlewareStack
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
@@ -105,6 +106,17 @@ class SafeJsonConsumer(AsyncJsonWebsocketConsumer):
     """A JSON consumer that answers a garbage, binary, oversized or deeply nested frame with
     an error frame ({"type": "error", "code": "malformed_frame"}) and stays open, instead of
     raising (a traceback and close code 1011)."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own dispatch first hops to the one shared database thread to close stale
+        connections, for every message to every socket: with 50 screens open, each event meant
+        50 hops through that one thread, queued behind each other, and frames arrived seconds
+        late. Our handlers reach the database only through `database_sync_to_async`, which
+        closes stale connections itself, so the hop is skipped."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any

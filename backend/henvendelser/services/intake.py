@@ -111,13 +111,18 @@ def join_or_start_inquiry(
         updated_at=now,
     )
     add_entry(inquiry=inquiry, kind=EntryKind.CREATED, at=now, data={"channel": channel})
+    # What the queue row would otherwise look up (selectors.with_escalations): a new inquiry
+    # has no escalation and no message yet.
+    inquiry.escalations_latest_first = []  # type: ignore[attr-defined]
+    inquiry.last_message_status_value = None  # type: ignore[attr-defined]
     return inquiry, True
 
 
-def flag_alarm(inquiry: Inquiry, text: str) -> list[str]:
-    """Screen a family's words; a possible emergency goes to the top of the queue until someone
-    assesses it. Returns the alarm terms found."""
-    alarm_terms = screen_with_active_rules(text)
+def flag_alarm(inquiry: Inquiry, text: str, alarm_terms: list[str] | None = None) -> list[str]:
+    """Screen a family's words (or take `alarm_terms`, screened already); a possible emergency
+    goes to the top of the queue until someone assesses it. Returns the alarm terms found."""
+    if alarm_terms is None:
+        alarm_terms = screen_with_active_rules(text)
     if alarm_terms:
         inquiry.alarm = True
         inquiry.alarm_terms = sorted(set(inquiry.alarm_terms or []) | set(alarm_terms))
@@ -136,11 +141,15 @@ def receive_sms(
     """A text from a family joins the sender's open inquiry or starts one; once per MessageSid."""
     now = now_or(now)
     section = section_for_number(to_phone)
+    # Before the section lock, what needs none: a retry's quick answer and the alarm screen.
+    # Two deliveries racing past this check are still told apart by the unique external_id
+    # (the second rolls back whole, below).
+    if TimelineEntry.objects.filter(external_id=message_sid).exists():
+        return IntakeResult(inquiry=None, created=False, duplicate=True)
+    screened = screen_with_active_rules(body)
     try:
         with transaction.atomic():
             lock_section(section.pk)
-            if TimelineEntry.objects.filter(external_id=message_sid).exists():
-                return IntakeResult(inquiry=None, created=False, duplicate=True)
             inquiry, created = join_or_start_inquiry(
                 section=section,
                 phone=from_phone,
@@ -148,7 +157,7 @@ def receive_sms(
                 summary=body[:SUMMARY_FROM_SMS_CHARS],
                 now=now,
             )
-            alarm_terms = flag_alarm(inquiry, body)
+            alarm_terms = flag_alarm(inquiry, body, screened)
             add_entry(
                 inquiry=inquiry,
                 kind=EntryKind.SMS_IN,
@@ -157,6 +166,7 @@ def receive_sms(
                 data={"num_media": num_media, "alarm_terms": alarm_terms},
                 external_id=message_sid,
             )
+            inquiry.latest_text_value = body  # type: ignore[attr-defined]  # the newest inbound
             audit.record(
                 user=None,
                 action="inquiry.sms_in",
