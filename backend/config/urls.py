@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("maler.urls")),
     path("api/", include("meldinger.urls")),
     path("api/", include("statistikk.urls")),
+    path("api/", include("interop.urls")),
     path("webhooks/twilio/", include("henvendelser.webhook_urls")),
     re_path(r"^m/(?P<token>[A-Za-z0-9_-]{1,64})/?$", message_pages.secure_message, name="secure"),
     path("admin/", admin.site.urls),

@@ -55,6 +55,8 @@ TABLE = [
     ("GET", "/api/rosters/", "CSDL"),
     ("GET", "/api/stats/", "L"),
     ("GET", "/api/stats/csv/", "L"),
+    ("GET", "/api/fhir/Communication", "CDL"),
+    ("GET", "/api/fhir/Task", "CDL"),
     ("POST", "/api/rosters/", "L"),
     ("DELETE", "/api/rosters/{id}/", "L"),
     ("POST", "/api/rosters/import/", "L"),
