@@ -167,6 +167,14 @@ class Inquiry(models.Model):
         indexes = [
             models.Index(fields=["section", "status", "created_at"]),
             models.Index(fields=["section", "caller_phone", "status"]),
+            # The open queue (`?open=true`, the socket's snapshot, the metrics) reads only the
+            # inquiries not yet closed: a few dozen among years of closed ones. This index holds
+            # just those, so reading the queue costs the same with 10,000 or 1,000,000 closed.
+            models.Index(
+                fields=["section", "created_at"],
+                condition=~models.Q(status="closed"),
+                name="inquiry_open_by_section",
+            ),
         ]
 
     def __str__(self) -> str:
