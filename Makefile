@@ -48,7 +48,7 @@ deploy-check: $(VENV)/.dev-installed
 	cd deploy && KONTAKTPUNKT_ENV_FILE=env.example POSTGRES_PASSWORD=check docker-compose --profile metrics config --quiet
 
 bench: $(VENV)/.dev-installed
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks.run
 
 # Re-pin after changing pyproject.toml dependencies.
 lock: $(VENV)/.dev-installed

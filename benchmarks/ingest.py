@@ -1,0 +1,98 @@
+"""Ingest: signed inbound-SMS webhooks against Daphne on PostgreSQL and Redis, each from a new
+number (a new inquiry each: the heavier path), beside a no-op Django view on the same server
+as the ceiling. Closed loop with 8 connections for throughput, then open loop at increasing
+rates for latency. BENCH_SERVERS=2 runs two Daphne processes, the client alternating."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from typing import Any
+
+from benchmarks import harness, load
+
+RATES = [int(r) for r in os.environ.get("BENCH_INGEST_RATES", "20,40,60,80").split(",")]
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+STEP_SECONDS = float(os.environ.get("BENCH_STEP_SECONDS", "6"))
+
+
+def section_phone() -> str:
+    from tests.factories import ALWAYS_OPEN, SectionFactory, UserFactory
+
+    section = SectionFactory(opening_hours=ALWAYS_OPEN)
+    UserFactory(role="coordinator", sections=[section])
+    return str(section.phone_number)
+
+
+def run(servers: int = 1) -> dict[str, Any]:
+    harness.fresh_database()
+    harness.setup_django()
+    to = section_phone()
+    daphnes = [harness.Daphne().start() for _ in range(servers)]
+    bases = itertools.cycle([d.base_url for d in daphnes])
+    try:
+
+        def noop(n: int) -> load.Request:
+            return ("GET", next(bases) + "/bench/noop", None, {})
+
+        def webhook(n: int) -> load.Request:
+            url, body, headers = harness.signed_sms(next(bases), n, to, "Feber 38,5 etter kur")
+            return ("POST", url, body, headers)
+
+        async def measure() -> dict[str, Any]:
+            await load.closed_loop(noop, seconds=2)  # warm up: imports, connections
+            await load.closed_loop(webhook, seconds=2, start=9_000_000)
+            ceiling = await load.closed_loop(noop, seconds=SECONDS)
+            ingest = await load.closed_loop(webhook, seconds=SECONDS, start=0)
+            steps = []
+            start = 1_000_000
+            for rate in RATES:
+                stats = await load.open_loop(webhook, rate=rate, seconds=STEP_SECONDS, start=start)
+                start += 1_000_000
+                steps.append({"offered_per_second": rate, **stats.as_dict()})
+            return {"ceiling": ceiling.as_dict(), "ingest": ingest.as_dict(), "steps": steps}
+
+        result = asyncio.run(measure())
+    finally:
+        for daphne in daphnes:
+            daphne.stop()
+    from henvendelser.models import Inquiry
+
+    stored = Inquiry.objects.count()
+    sent = result["ingest"]["requests"] + sum(s["requests"] for s in result["steps"])
+    ratio = result["ingest"]["per_second"] / result["ceiling"]["per_second"]
+    sustained = max(
+        (
+            s["offered_per_second"]
+            for s in result["steps"]
+            if s["errors"] == 0
+            and s["per_second"] >= 0.95 * s["offered_per_second"]
+            and s["p99_ms"] < 500
+        ),
+        default=0,
+    )
+    summary = (
+        f"{servers} Daphne: webhooks {result['ingest']['per_second']:.0f}/s "
+        f"(p50 {result['ingest']['p50_ms']:.0f} ms, p99 {result['ingest']['p99_ms']:.0f} ms) vs "
+        f"no-op ceiling {result['ceiling']['per_second']:.0f}/s = {ratio:.2f}x (target 0.5x); "
+        f"sustained open-loop rate with p99 < 500 ms: {sustained}/s"
+    )
+    return harness.report(
+        f"ingest-{servers}",
+        summary,
+        {
+            "servers": servers,
+            "ratio": round(ratio, 2),
+            "sustained_per_second": sustained,
+            # Every answered webhook stored an inquiry (warm-up included): nothing lost.
+            "inquiries_stored": stored,
+            "webhooks_answered_200": sent,
+            **result,
+            "machine": harness.machine(),
+        },
+    )
+
+
+if __name__ == "__main__":
+    run(int(os.environ.get("BENCH_SERVERS", "1")))

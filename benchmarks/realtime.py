@@ -1,0 +1,137 @@
+"""Realtime: 50 queue screens (websocket clients) on one section; signed SMS webhooks arrive at a
+steady rate, each starting an inquiry; every screen must get every `inquiry.created` frame.
+Latency per frame per screen, from the server's receipt of the webhook (the inquiry's
+`created_at`, stamped as the request came in) and from the client sending it. The screens are
+spread over the Daphne processes (BENCH_SERVERS), as a load balancer would spread them."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import os
+import time
+from typing import Any
+
+import websockets
+
+from benchmarks import harness, load
+
+CLIENTS = int(os.environ.get("BENCH_RT_CLIENTS", "50"))
+RATE = float(os.environ.get("BENCH_RT_RATE", "50"))
+SECONDS = float(os.environ.get("BENCH_RT_SECONDS", "10"))
+QUIET = float(os.environ.get("BENCH_RT_QUIET", "15"))
+
+
+def world() -> tuple[str, str]:
+    from rest_framework.authtoken.models import Token
+
+    from tests.factories import ALWAYS_OPEN, SectionFactory, UserFactory
+
+    section = SectionFactory(opening_hours=ALWAYS_OPEN)
+    coordinator = UserFactory(role="coordinator", sections=[section])
+    return str(section.phone_number), Token.objects.create(user=coordinator).key
+
+
+async def screen(url: str, token: str, got: list[tuple[int, float, float]], ready: Any) -> None:
+    async with websockets.connect(
+        url, additional_headers={"Authorization": f"Token {token}"}, max_size=2**24
+    ) as socket:
+        snapshot = json.loads(await socket.recv())
+        assert snapshot["type"] == "snapshot"
+        ready()
+        async for frame in socket:
+            wall = time.time()
+            event = json.loads(frame)
+            if event.get("type") != "inquiry.created":
+                continue
+            row = event["inquiry"]
+            n = int(row["summary"].split()[-1])
+            received = dt.datetime.fromisoformat(row["created_at"]).timestamp()
+            got.append((n, wall, received))
+
+
+async def measure(bases: list[str], to: str, token: str) -> dict[str, Any]:
+    got: list[tuple[int, float, float]] = []
+    connected = 0
+    all_ready = asyncio.Event()
+
+    def ready() -> None:
+        nonlocal connected
+        connected += 1
+        if connected == CLIENTS:
+            all_ready.set()
+
+    ws_bases = itertools.cycle([b.replace("http", "ws") + "/ws/queue/" for b in bases])
+    screens = [
+        asyncio.create_task(screen(next(ws_bases), token, got, ready)) for _ in range(CLIENTS)
+    ]
+    await asyncio.wait_for(all_ready.wait(), 60)
+
+    sent_at: dict[int, float] = {}
+    http_bases = itertools.cycle(bases)
+
+    def webhook(n: int) -> load.Request:
+        sent_at[n] = time.time()
+        url, body, headers = harness.signed_sms(
+            next(http_bases), n, to, f"Feber 38,5 etter kur {n}"
+        )
+        return ("POST", url, body, headers)
+
+    webhooks = await load.open_loop(webhook, rate=RATE, seconds=SECONDS)
+    expected = webhooks.done * CLIENTS
+    deadline = time.monotonic() + QUIET
+    while len(got) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    for task in screens:
+        task.cancel()
+    await asyncio.gather(*screens, return_exceptions=True)
+
+    from_receipt = [(wall - received) * 1000 for _n, wall, received in got]
+    from_send = [(wall - sent_at[n]) * 1000 for n, wall, _received in got if n in sent_at]
+    return {
+        "clients": CLIENTS,
+        "rate_per_second": RATE,
+        "seconds": SECONDS,
+        "webhooks": webhooks.as_dict(),
+        "frames_expected": expected,
+        "frames_delivered": len(got),
+        "duplicates": len(got) - len({(n, i) for i, (n, *_r) in enumerate(got)}),
+        "from_receipt_ms": _spread(from_receipt),
+        "from_send_ms": _spread(from_send),
+    }
+
+
+def _spread(samples: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(harness.percentile(samples, 50), 1),
+        "p99": round(harness.percentile(samples, 99), 1),
+        "max": round(max(samples), 1) if samples else float("nan"),
+    }
+
+
+def run(servers: int = 1) -> dict[str, Any]:
+    harness.fresh_database()
+    harness.setup_django()
+    to, token = world()
+    daphnes = [harness.Daphne().start() for _ in range(servers)]
+    try:
+        result = asyncio.run(measure([d.base_url for d in daphnes], to, token))
+    finally:
+        for daphne in daphnes:
+            daphne.stop()
+    receipt, send = result["from_receipt_ms"], result["from_send_ms"]
+    summary = (
+        f"{servers} Daphne, {CLIENTS} screens, {RATE:.0f} texts/s for {SECONDS:.0f} s: "
+        f"{result['frames_delivered']}/{result['frames_expected']} frames; webhook receipt -> "
+        f"frame p50 {receipt['p50']:.0f} ms, p99 {receipt['p99']:.0f} ms (target < 50 ms); "
+        f"from the client's send p99 {send['p99']:.0f} ms"
+    )
+    return harness.report(
+        f"realtime-{servers}", summary, {"servers": servers, **result, "machine": harness.machine()}
+    )
+
+
+if __name__ == "__main__":
+    run(int(os.environ.get("BENCH_SERVERS", "1")))
