@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from meldinger import tasks
 from meldinger.models import Message
+from meldinger.services import Composed, queue_message
 
 from tests.factories import ContactFactory
 from tests.processes import send_task, wait_for, worker_env
@@ -114,3 +115,73 @@ def test_redis_restarted_with_a_task_in_its_queue_loses_no_message(
     wait_for_status(to_father, "sent")
     assert len(twilio.sent_to(mother.phone)) == 1
     assert len(twilio.sent_to(father.phone)) == 1
+
+
+def test_workers_killed_again_and_again_while_sending_200_send_each_exactly_once(
+    broker, twilio, workers, section, patient, hand_over_to_broker
+):
+    """Issue 12's fault: 200 messages in the outbox, and the worker sending them killed by
+    SIGKILL over and over, at whatever point of a send it has reached (before Twilio, between
+    Twilio's answer and the SID being stored...). Beat's sweep runs as usual. Every message is
+    sent exactly once: one SMS per family at Twilio, each message `sent` with that SMS's SID."""
+    env = worker_env(
+        broker,
+        twilio.url,
+        MESSAGE_SEND_LEASE_SECONDS="2",
+        TWILIO_TIMEOUT_SECONDS="1",
+        OUTBOX_STUCK_SECONDS="1",
+    )
+    families = ContactFactory.create_batch(200, patient=patient, language="nb", sms_consent=True)
+    # Twilio answers in 30 ms here, so a worker is mid-send most of the time it is alive.
+    twilio.after_create = lambda resource: time.sleep(0.03)
+    messages = [
+        queue_message(
+            section=section,
+            kind="reply",
+            to_phone=family.phone,
+            composed=Composed(
+                f"Svar {n}: timen er flyttet.", f"Svar {n}: timen er flyttet.", False, None, None
+            ),
+            language="nb",
+            now=timezone.now(),
+            idempotency_key=f"storm-{n}",
+            contact=family,
+        )
+        for n, family in enumerate(families)
+    ]
+    ids = [m.pk for m in messages]
+
+    def sent() -> int:
+        return Message.objects.filter(pk__in=ids, status="sent").count()
+
+    kills = 0
+    for life in range(10):
+        worker = workers(env, f"storm{life}")
+        time.sleep(0.4 + 0.25 * (life % 4))  # killed at a different point each time
+        worker.kill()
+        kills += 1
+        send_task(broker, "meldinger.tasks.sweep_outbox")  # as beat does every minute
+        if sent() == len(ids):
+            break
+    # The kills landed mid-send: messages left `sending` by a dead worker, some of them
+    # already accepted by Twilio (which has more than the outbox knows were sent).
+    assert kills >= 2
+    assert Message.objects.filter(pk__in=ids, status="sending").exists()
+    assert len(twilio.messages) > sent()
+
+    workers(env, "last")
+    deadline = time.monotonic() + 120
+    while sent() < len(ids) and time.monotonic() < deadline:
+        send_task(broker, "meldinger.tasks.sweep_outbox")
+        time.sleep(1.5)
+    assert sent() == len(ids)
+
+    by_phone: dict[str, list[dict]] = {}
+    for sms in twilio.messages:
+        by_phone.setdefault(sms["to"], []).append(sms)
+    assert sorted(by_phone) == sorted(f.phone for f in families)
+    assert all(len(sent_to) == 1 for sent_to in by_phone.values())
+    for message in Message.objects.filter(pk__in=ids):
+        [sms] = by_phone[message.to_phone]
+        assert message.twilio_sid == sms["sid"]
+        assert sms["body"] == message.body
