@@ -53,6 +53,16 @@ def _fresh_channel_layer() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _no_remembered_socket_access() -> Any:
+    """Sockets share their recent access answers (core.ws.access_checks); ids are reused from
+    test to test, so no answer may outlive the test that got it."""
+    from core import ws
+
+    ws.access_checks = ws.SharedAccessChecks()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _no_login_rate_limit(settings: Any) -> None:
     """Tests log in far more often than a person; the limit itself is tested with its own
     setting and addresses (tests/core/test_brute_force.py)."""

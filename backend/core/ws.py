@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -181,6 +182,62 @@ def _access_code(
     return None if access.may(user, action, section_id) else CLOSE_FORBIDDEN
 
 
+class SharedAccessChecks:
+    """The process's recent answers to "may this user still do this here?", shared by all the
+    user's sockets. Each socket used to look at the database itself every ACCESS_TTL_SECONDS:
+    fifty screens opened together all looked at once, through the one thread the database calls
+    of sockets run in, and held their frames back meanwhile. Now one look per user, session,
+    action and section serves every socket that asks within the TTL; sockets asking while it is
+    under way wait for that same look. A forced check (access changed) always looks anew."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[Any, ...], tuple[float, int | None]] = {}
+        self._pending: dict[tuple[Any, ...], asyncio.Future[int | None]] = {}
+
+    @staticmethod
+    def _key(scope: dict[str, Any], user_id: int, action: Any, section_id: int | None) -> tuple:
+        session_key = getattr(scope.get("session"), "session_key", None)
+        return (user_id, scope.get("auth_by"), session_key, str(action), section_id)
+
+    async def code(
+        self,
+        scope: dict[str, Any],
+        user_id: int,
+        action: Any,
+        section_id: int | None,
+        force: bool = False,
+    ) -> int | None:
+        key = self._key(scope, user_id, action, section_id)
+        if not force:
+            answer = self._answers.get(key)
+            if answer is not None and time.monotonic() - answer[0] < ACCESS_TTL_SECONDS:
+                return answer[1]
+            pending = self._pending.get(key)
+            if pending is not None:
+                return await asyncio.shield(pending)
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            code = await _access_code(scope, user_id, action, section_id)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            if self._pending.get(key) is future:
+                del self._pending[key]
+        if len(self._answers) >= self.MAX_ENTRIES:
+            self._answers.clear()
+        self._answers[key] = (time.monotonic(), code)
+        future.set_result(code)
+        return code
+
+
+access_checks = SharedAccessChecks()
+
+
 class GuardedConsumer(SafeJsonConsumer):
     """A socket whose access is checked again, cheaply, before every event it is sent and every
     frame it answers; when access has ended it closes with 4401 or 4403 and sends nothing more."""
@@ -208,7 +265,9 @@ class GuardedConsumer(SafeJsonConsumer):
         now = time.monotonic()
         if not force and now - self._checked_at < ACCESS_TTL_SECONDS:
             return True
-        code = await _access_code(self.scope, self.scope["user"].pk, self.action, self.section_id)
+        code = await access_checks.code(
+            self.scope, self.scope["user"].pk, self.action, self.section_id, force=force
+        )
         if code is not None:
             self._ended = True
             await self.close(code=code)

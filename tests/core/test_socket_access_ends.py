@@ -1,6 +1,8 @@
 """An open socket stops streaming the moment access ends (issue 11): logout, deactivation, a
 membership taken away, a session that timed out; a resync then gets a close, not a snapshot."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -137,3 +139,31 @@ async def test_a_browser_socket_closes_when_its_session_has_timed_out(world, cli
     await database_sync_to_async(Session.objects.update)(expire_date=timezone.now())
     await socket.send_json_to({"type": "ping"})
     assert await closed_with(socket) == 4401
+
+
+async def test_many_screens_of_one_user_share_one_look_at_the_database(world, monkeypatch):
+    """Three screens of one coordinator, the access answer stale: the next event makes one
+    access check in the database, not three, and every screen gets the event."""
+    from core import ws
+
+    section, kari = world
+    screens = [await token_socket(kari) for _ in range(3)]
+    looks = []
+    real = ws._access_code
+
+    async def counted(*args, **kwargs):
+        looks.append(args[1:])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(ws, "_access_code", counted)
+    monkeypatch.setattr(ws, "ACCESS_TTL_SECONDS", 0.3)
+    await asyncio.sleep(0.4)  # every socket's last look is older than the TTL now
+    await database_sync_to_async(_log_call)(section)
+    for screen in screens:
+        assert (await screen.receive_json_from(timeout=5))["type"] == "inquiry.created"
+    assert len(looks) == 1
+
+    # A membership taken away is still found at once by every screen (a forced look each).
+    await database_sync_to_async(Membership.objects.filter(user=kari).delete)()
+    for screen in screens:
+        assert await closed_with(screen) == 4403
