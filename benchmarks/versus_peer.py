@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -134,21 +135,11 @@ async def measure(ours: str, our_token: str, section: int, peer: str, token: str
             f"Token {token}",
         )
 
-    def our_list(n: int) -> load.Request:
-        return (
-            "GET",
-            ours + "/api/inquiries/?open=true",
-            None,
-            {"Authorization": f"Token {our_token}"},
-        )
+    def reading(url: str, key: str) -> Callable[[int], load.Request]:
+        return lambda n: ("GET", url, None, {"Authorization": f"Token {key}"})
 
-    def peer_list(n: int) -> load.Request:
-        return (
-            "GET",
-            peer + "/helpdesk/api/tickets/?status=1",
-            None,
-            {"Authorization": f"Token {token}"},
-        )
+    our_list = reading(ours + "/api/inquiries/?open=true", our_token)
+    peer_list = reading(peer + "/helpdesk/api/tickets/?status=1", token)  # status 1: open
 
     await load.closed_loop(our_create, seconds=1, start=900_000)
     await load.closed_loop(peer_create, seconds=1, start=900_000)
