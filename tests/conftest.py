@@ -53,12 +53,14 @@ def _fresh_channel_layer() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _no_remembered_socket_access() -> Any:
-    """Sockets share their recent access answers (core.ws.access_checks); ids are reused from
-    test to test, so no answer may outlive the test that got it."""
-    from core import ws
+def _no_remembered_socket_state() -> Any:
+    """Sockets share their recent access answers (core.ws.access_checks) and their unwritten
+    audit notes (core.audit.pushed_reads); ids are reused from test to test, and each test has
+    an event loop of its own, so neither may outlive the test that made it."""
+    from core import audit, ws
 
     ws.access_checks = ws.SharedAccessChecks()
+    audit.pushed_reads = audit.PushedReads()
     yield
 
 

@@ -257,11 +257,15 @@ class PushedReads:
         the event loop; never touches the database."""
         now = timezone.now()
         for object_id, patient_id, section_id in rows:
+            if object_id is None:
+                continue  # an event without a row (nothing about a patient was shown)
             key = _PushKey(user.pk, action, object_type, section_id, ip)
             entry = self._pending.setdefault(key, (user, now, []))
             entry[2].append((object_id, patient_id))
-        if self._pending and (self._flusher is None or self._flusher.done()):
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+        loop = asyncio.get_running_loop()
+        flusher = self._flusher
+        if self._pending and (flusher is None or flusher.done() or flusher.get_loop() is not loop):
+            self._flusher = loop.create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(PUSH_FLUSH_SECONDS)

@@ -182,6 +182,12 @@ def _access_code(
     return None if access.may(user, action, section_id) else CLOSE_FORBIDDEN
 
 
+def event_text(message: dict[str, Any]) -> str:
+    """A broadcast event as the publisher encoded it (core.realtime.broadcast); encoded here if
+    it came from a process still running an older release, which sent the event alone."""
+    return message.get("text") or json.dumps(message["event"])
+
+
 class SharedAccessChecks:
     """The process's recent answers to "may this user still do this here?", shared by all the
     user's sockets. Each socket used to look at the database itself every ACCESS_TTL_SECONDS:

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from core import access, audit, realtime
 from core.access import Action
-from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
+from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer, event_text
 
 from .models import Escalation
 from .serializers import EscalationSerializer
@@ -97,4 +97,4 @@ class DoctorConsumer(GuardedConsumer):
             ip=self.ip,
             rows=[_pushed_row(message["event"])],
         )
-        await self.send(text_data=message["text"])
+        await self.send(text_data=event_text(message))

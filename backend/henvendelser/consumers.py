@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 
 from core import access, audit, realtime
 from core.access import Action
-from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
+from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer, event_text
 
 from . import selectors
 from .events import inquiry_rows
@@ -178,7 +178,7 @@ class QueueConsumer(GuardedConsumer):
                 for row in _event_rows([message["event"]])
             ],
         )
-        await self.send(text_data=message["text"])
+        await self.send(text_data=event_text(message))
 
     async def presence_update(self, message: dict[str, Any]) -> None:
         if not await self.still_allowed():

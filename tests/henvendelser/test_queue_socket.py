@@ -285,3 +285,19 @@ async def test_what_a_socket_is_shown_is_audited(world):
         AuditEvent.objects.filter(action="queue.snapshot", user=coordinator, channel="ws").count
     )()
     assert count == 1
+
+
+async def test_an_event_from_a_process_of_the_previous_release_still_reaches_the_screen(world):
+    """During a rolling update an older web process broadcasts the event without its encoded
+    text; the screen gets it all the same."""
+    from channels.layers import get_channel_layer
+
+    section, coordinator, _ = world
+    communicator, _, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    snapshot = await communicator.receive_json_from()
+    event = {"type": "inquiry.updated", "seq": snapshot["seq"] + 1, "inquiry": {"id": 7}}
+    await get_channel_layer().group_send(
+        realtime.queue_group(section.pk), {"type": "queue.event", "event": event}
+    )
+    assert await communicator.receive_json_from(timeout=5) == event
+    await communicator.disconnect()
