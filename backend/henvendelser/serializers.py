@@ -31,6 +31,14 @@ class UserRefSerializer(serializers.Serializer):
         return display_name(user)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _when(value: Any) -> str | None:
+    """A timestamp as DRF writes it (in Oslo time, ISO 8601)."""
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 class InquiryRowSerializer(serializers.ModelSerializer):
     patient_name = serializers.SerializerMethodField()
     contact_name = serializers.SerializerMethodField()
@@ -73,6 +81,47 @@ class InquiryRowSerializer(serializers.ModelSerializer):
             "last_message_status",
             "latest_text",
         ]
+
+    def to_representation(self, inquiry: Inquiry) -> dict[str, Any]:
+        """The row, built directly: it is made for every event and for every row of the queue,
+        and DRF's generic walk over 28 fields cost a tenth of a millisecond per row. The output
+        is DRF's own, field for field (tests/henvendelser/test_row_serializer.py compares them
+        for every kind of row)."""
+        claimed_by = inquiry.claimed_by
+        return {
+            "id": inquiry.pk,
+            "section": inquiry.section_id,
+            "status": inquiry.status,
+            "channel": inquiry.channel,
+            "patient": inquiry.patient_id,
+            "patient_name": self.get_patient_name(inquiry),
+            "contact": inquiry.contact_id,
+            "contact_name": self.get_contact_name(inquiry),
+            "contact_relation": self.get_contact_relation(inquiry),
+            "caller_phone": inquiry.caller_phone,
+            "caller_name": inquiry.caller_name,
+            "identification": inquiry.identification,
+            "summary": inquiry.summary,
+            "category": inquiry.category,
+            "grade": inquiry.grade,
+            "alarm": inquiry.alarm,
+            "alarm_terms": inquiry.alarm_terms,
+            "urgency": self.get_urgency(inquiry),
+            "needs_callback": inquiry.needs_callback,
+            "claimed_by": (
+                None
+                if claimed_by is None
+                else {"id": claimed_by.pk, "name": display_name(claimed_by)}
+            ),
+            "claimed_at": _when(inquiry.claimed_at),
+            "created_at": _when(inquiry.created_at),
+            "updated_at": _when(inquiry.updated_at),
+            "deadline_at": _when(inquiry.deadline_at),
+            "closed_at": _when(inquiry.closed_at),
+            "escalation": self.get_escalation(inquiry),
+            "last_message_status": self.get_last_message_status(inquiry),
+            "latest_text": self.get_latest_text(inquiry),
+        }
 
     def get_patient_name(self, inquiry: Inquiry) -> str | None:
         return inquiry.patient.full_name if inquiry.patient else None
@@ -189,7 +238,9 @@ class InquiryDetailSerializer(InquiryRowSerializer):
         ]
 
     def to_representation(self, inquiry: Inquiry) -> dict[str, Any]:
-        data = dict(super().to_representation(inquiry))
+        # DRF's own walk over all the fields, the row's and the page's (the row's hand-built
+        # shortcut knows only the row's).
+        data = dict(serializers.ModelSerializer.to_representation(self, inquiry))
         if data["clinical_hidden"]:
             data["doctor_answer"] = None
             data["entries"] = [_without_clinical(entry) for entry in data["entries"]]
