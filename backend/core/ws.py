@@ -17,7 +17,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from . import metrics
+from . import audit, metrics
 from .api import json_depth
 
 
@@ -250,6 +250,7 @@ class GuardedConsumer(SafeJsonConsumer):
 
     action: Any  # the core.access.Action the socket exists for
     section_id: int | None = None
+    ip: str | None = None
     _checked_at = 0.0
     _ended = False
 
@@ -280,6 +281,25 @@ class GuardedConsumer(SafeJsonConsumer):
             return False
         self._checked_at = now
         return True
+
+    async def push_event(
+        self,
+        message: dict[str, Any],
+        *,
+        action: str,
+        object_type: str,
+        rows: list[tuple[Any, int | None, int | None]],
+    ) -> None:
+        """Send a broadcast event on, if the user may still see it: noted for the audit log
+        (written within a second, core.audit.PushedReads), then sent as the publisher encoded
+        it, with no database write and no JSON encoding per frame per socket. `rows` are the
+        (object id, patient id, section id) the event shows."""
+        if not await self.still_allowed():
+            return
+        audit.pushed_reads.note(
+            user=self.scope["user"], action=action, object_type=object_type, ip=self.ip, rows=rows
+        )
+        await self.send(text_data=event_text(message))
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from core import access, audit, realtime
 from core.access import Action
-from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer, event_text
+from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
 
 from .models import Escalation
 from .serializers import EscalationSerializer
@@ -88,13 +88,9 @@ class DoctorConsumer(GuardedConsumer):
             await self.send_json({"type": "error", "code": "unknown_type"})
 
     async def queue_event(self, message: dict[str, Any]) -> None:
-        if not await self.still_allowed():
-            return
-        audit.pushed_reads.note(
-            user=self.user,
+        await self.push_event(
+            message,
             action="escalation.event",
             object_type="escalation",
-            ip=self.ip,
             rows=[_pushed_row(message["event"])],
         )
-        await self.send(text_data=event_text(message))

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 
 from core import access, audit, realtime
 from core.access import Action
-from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer, event_text
+from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
 
 from . import selectors
 from .events import inquiry_rows
@@ -164,21 +164,13 @@ class QueueConsumer(GuardedConsumer):
     # --- group messages ---
 
     async def queue_event(self, message: dict[str, Any]) -> None:
-        if not await self.still_allowed():
-            return
-        # Noted for the audit log (written within a second, see PushedReads), then sent as the
-        # publisher encoded it: no database write and no JSON encoding per frame per socket.
-        audit.pushed_reads.note(
-            user=self.user,
+        rows = _event_rows([message["event"]])
+        await self.push_event(
+            message,
             action="queue.event",
             object_type="inquiry",
-            ip=self.ip,
-            rows=[
-                (row.get("id"), row.get("patient"), row.get("section"))
-                for row in _event_rows([message["event"]])
-            ],
+            rows=[(row.get("id"), row.get("patient"), row.get("section")) for row in rows],
         )
-        await self.send(text_data=event_text(message))
 
     async def presence_update(self, message: dict[str, Any]) -> None:
         if not await self.still_allowed():
