@@ -35,16 +35,13 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from benchmarks.harness import percentile  # noqa: E402
+
 N_INTAKE = int(os.environ.get("BENCH_INTAKE", "500"))
 N_OPEN = int(os.environ.get("BENCH_OPEN", "2000"))
 N_SEND = int(os.environ.get("BENCH_SEND", "300"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "50"))
 TOKEN = "bench-token"  # noqa: S105
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -160,23 +160,21 @@ def read_event(
     """One record for one read of `object_ids` in one section: a single object is named as
     before; a list is named in `detail.objects`, with every patient shown in `patients` (and in
     `patient_id` too when all rows are the same patient's)."""
-    authenticated = user is not None and getattr(user, "is_authenticated", False)
     patients = {p for p in patient_ids if p is not None}
     single = len(object_ids) == 1
-    return AuditEvent(
-        at=at,
-        user=user if authenticated else None,
-        username=user.get_username() if authenticated else "",
+    event = _event(
+        user=user,
         action=action,
-        object_type=object_type,
-        object_id=str(object_ids[0]) if single else "",
         patient_id=next(iter(patients)) if len(patients) == 1 else None,
-        patients=patient_list(patients),
         section_id=section_id,
-        channel=origin.channel,
-        ip=origin.ip,
-        detail={} if single else {"objects": [str(o) for o in object_ids]},
+        detail=None if single else {"objects": [str(o) for o in object_ids]},
+        origin=origin,
+        at=at,
     )
+    event.object_type = object_type
+    event.object_id = str(object_ids[0]) if single else ""
+    event.patients = patient_list(patients)
+    return event
 
 
 def record_reads(

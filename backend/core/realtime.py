@@ -82,13 +82,13 @@ def publish(
     return event
 
 
-def broadcast(group: str, event: dict[str, Any], text: str | None = None) -> None:
+def broadcast(group: str, event: dict[str, Any], text: str) -> None:
     """Send a committed event to a group. `text` is the event as JSON, sent to the sockets as it
     is (consumers read `event` for what they audit and check)."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "queue.event", "event": event, "text": text or json.dumps(event)}
+    message = {"type": "queue.event", "event": event, "text": text}
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # the channel layer being down must never fail a committed write
