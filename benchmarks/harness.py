@@ -90,6 +90,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Ask a server or worker to stop, then make it."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 class Daphne:
     """`python -m config.serve` (Daphne, as deploy/ runs it) on the bench database."""
 
@@ -123,12 +133,55 @@ class Daphne:
         raise RuntimeError("daphne did not answer /healthz")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        terminate(self.process)
+
+
+class Worker:
+    """`celery -A config worker` on the bench database, as deploy/ runs it: here one process
+    (the solo pool), since one section's texts are put on inquiries one drain at a time."""
+
+    def __init__(self, name: str = "bench") -> None:
+        self.name = name
+        self.log = RESULTS / f"worker-{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"),
+                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+                *("-n", f"{self.name}@%h", "--loglevel=WARNING"),
+            ],
+            cwd=BACKEND,
+            env=service_env(),
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(3)  # Django and Celery starting; a task sent earlier waits in Redis anyway
+        if self.process.poll() is not None:
+            raise RuntimeError(self.log.read_text()[-2000:])
+        return self
+
+    def stop(self) -> None:
+        terminate(self.process)
+
+
+def inbox_waiting() -> int:
+    """Texts the webhooks stored that no worker has put on an inquiry yet."""
+    from henvendelser.models import InboundText
+
+    return InboundText.objects.filter(processed_at__isnull=True).count()
+
+
+def wait_for_inbox(timeout: float = 120) -> float:
+    """Seconds until every stored text is on an inquiry (the workers caught up)."""
+    started = time.perf_counter()
+    while inbox_waiting() and time.perf_counter() - started < timeout:
+        time.sleep(0.05)
+    if inbox_waiting():
+        raise RuntimeError("the inbox did not drain")
+    return time.perf_counter() - started
 
 
 def signed_sms(base_url: str, n: int, to: str, body: str, sender: str | None = None) -> tuple:

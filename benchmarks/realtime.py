@@ -2,7 +2,9 @@
 steady rate, each starting an inquiry; every screen must get every `inquiry.created` frame.
 Latency per frame per screen, from the server's receipt of the webhook (the inquiry's
 `created_at`, stamped as the request came in) and from the client sending it. The screens are
-spread over the Daphne processes (BENCH_SERVERS), as a load balancer would spread them."""
+spread over the Daphne processes (BENCH_SERVERS), as a load balancer would spread them. The
+webhook stores each text; a Celery worker puts it on its inquiry and publishes the frame, so
+the latency from receipt includes the inbox."""
 
 from __future__ import annotations
 
@@ -116,9 +118,11 @@ def run(servers: int = 1) -> dict[str, Any]:
     harness.setup_django()
     to, token = world()
     daphnes = [harness.Daphne().start() for _ in range(servers)]
+    worker = harness.Worker().start()
     try:
         result = asyncio.run(measure([d.base_url for d in daphnes], to, token))
     finally:
+        worker.stop()
         for daphne in daphnes:
             daphne.stop()
     receipt, send = result["from_receipt_ms"], result["from_send_ms"]

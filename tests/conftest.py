@@ -146,12 +146,15 @@ def twilio_signature(
 
 
 @pytest.fixture
-def twilio_post(client: Any) -> Callable[..., Any]:
-    """POST form parameters to a webhook, signed with Twilio's real scheme."""
+def twilio_post(client: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """POST form parameters to a webhook, signed with Twilio's real scheme. What the webhook
+    leaves for after its commit runs before this returns, as it would in production: the inbox
+    hands a text to the (in-process) worker, which puts it on its inquiry."""
 
     def post(path: str, params: dict[str, str], *, signature: str | None = None) -> Any:
         sig = twilio_signature(path, params) if signature is None else signature
-        return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sig)
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=sig)
 
     return post
 

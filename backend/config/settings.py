@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "eskalering.tasks.sweep_escalations",
         "schedule": 60.0,
     },
+    "sweep-inbox": {
+        "task": "henvendelser.tasks.sweep_inbox",
+        "schedule": 10.0,
+    },
     "sweep-outbox": {
         "task": "meldinger.tasks.sweep_outbox",
         "schedule": 60.0,
@@ -224,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+# The inbox (henvendelser/services/inbox.py): texts a worker takes in one transaction, how old
+# a waiting text is before the sweep takes it (seconds), how long a handled text's MessageSid is
+# kept so that Twilio's retries stay no-ops (hours).
+INBOX_BATCH = int(env("INBOX_BATCH", "100"))
+INBOX_SWEEP_AFTER = float(env("INBOX_SWEEP_AFTER", "5"))
+INBOX_KEEP_HOURS = int(env("INBOX_KEEP_HOURS", "168"))
 # Realtime events are kept this long for clients catching up after a dropped connection.
 EVENT_RETENTION_HOURS = int(env("EVENT_RETENTION_HOURS", "48"))
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -69,6 +69,7 @@ def _lines() -> list[str]:
     from meldinger.models import Message
 
     from henvendelser import selectors
+    from henvendelser.models import InboundText
 
     out = [
         "# HELP kontaktpunkt_request_seconds Time to answer an HTTP request (this process).",
@@ -103,6 +104,21 @@ def _lines() -> list[str]:
     ]
     by_status = Message.objects.values("status").annotate(n=Count("pk")).order_by("status")
     out += [f'kontaktpunkt_messages{{status="{row["status"]}"}} {row["n"]}' for row in by_status]
+    waiting = InboundText.objects.filter(processed_at__isnull=True).aggregate(
+        n=Count("pk"), oldest=Min("received_at"), failing=Count("pk", filter=Q(failures__gt=0))
+    )
+    age = (now - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0
+    out += [
+        "# HELP kontaktpunkt_inbox_waiting Texts stored by the webhook, not yet on an inquiry.",
+        "# TYPE kontaktpunkt_inbox_waiting gauge",
+        f"kontaktpunkt_inbox_waiting {waiting['n']}",
+        "# HELP kontaktpunkt_inbox_oldest_seconds Age of the oldest text waiting in the inbox.",
+        "# TYPE kontaktpunkt_inbox_oldest_seconds gauge",
+        f"kontaktpunkt_inbox_oldest_seconds {age:.3f}",
+        "# HELP kontaktpunkt_inbox_failing Waiting texts that failed to go on an inquiry.",
+        "# TYPE kontaktpunkt_inbox_failing gauge",
+        f"kontaktpunkt_inbox_failing {waiting['failing']}",
+    ]
     out += [
         "# HELP kontaktpunkt_websockets_open Open websockets (this process).",
         "# TYPE kontaktpunkt_websockets_open gauge",

@@ -255,3 +255,38 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"Anrop {self.call_sid}"
+
+
+class InboundText(models.Model):
+    """A text exactly as Twilio delivered it, stored by the webhook in one insert before it
+    answers Twilio. A worker then puts it on the family's inquiry (services/inbox.py) and
+    clears the body, which the timeline holds from then on. The unique MessageSid makes a
+    retried delivery a no-op; the row is kept a while after that for the same reason."""
+
+    message_sid = models.CharField(max_length=64, unique=True)
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
+    from_phone = models.CharField(max_length=32, blank=True)
+    to_phone = models.CharField(max_length=32, blank=True)
+    body = models.TextField(blank=True)
+    num_media = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    inquiry = models.ForeignKey(
+        Inquiry, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Failed attempts to put it on an inquiry (a bug, not a busy database): shown in /metrics.
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # What the workers read: the few texts of a section not yet on an inquiry.
+            models.Index(
+                fields=["section", "received_at", "id"],
+                condition=models.Q(processed_at__isnull=True),
+                name="inbound_text_pending",
+            ),
+            models.Index(fields=["processed_at"], name="inbound_text_processed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS inn {self.message_sid}"

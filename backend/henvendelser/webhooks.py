@@ -1,5 +1,6 @@
 """Twilio webhooks: SMS in, calls in, call progress. Thin: check the signature, call a service,
-answer TwiML. Every one is idempotent on Twilio's ids, so Twilio may retry freely."""
+answer TwiML. Every one is idempotent on Twilio's ids, so Twilio may retry freely. A text is
+stored in the inbox and answered at once; a worker puts it on its inquiry (services/inbox.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import services
+from .services.inbox import accept_sms
 from .services.intake import section_for_number
 from .validators import try_normalise_phone
 
@@ -131,8 +133,11 @@ def sms(request: HttpRequest) -> HttpResponse:
             now=now,
         )
         return twiml(MessagingResponse())
-    result = services.receive_sms(
+    section = section_for_number(to_phone)
+    # One insert, then Twilio has its answer; a worker puts the text on the inquiry.
+    accepted = accept_sms(
         message_sid=message_sid,
+        section=section,
         from_phone=from_phone,
         to_phone=to_phone,
         body=body,
@@ -141,10 +146,8 @@ def sms(request: HttpRequest) -> HttpResponse:
     )
     response = MessagingResponse()
     # A retried delivery gets no second acknowledgement: never text a family twice.
-    if not result.duplicate and result.inquiry is not None:
-        section = result.inquiry.section
-        if not section.is_open(now):
-            response.message(_out_of_hours_text(section.ward_phone))
+    if accepted and not section.is_open(now):
+        response.message(_out_of_hours_text(section.ward_phone))
     return twiml(response)
 
 

@@ -129,6 +129,55 @@ def flag_alarm(inquiry: Inquiry, text: str, alarm_terms: list[str] | None = None
     return alarm_terms
 
 
+def _audit_and_publish(inquiry: Inquiry, *, action: str, created: bool, now: dt.datetime) -> None:
+    """What every inquiry that arrives by itself ends with: the audit record (no user: the
+    family) and the queue's event."""
+    audit.record(
+        user=None,
+        action=action,
+        obj=inquiry,
+        patient_id=inquiry.patient_id,
+        section_id=inquiry.section_id,
+    )
+    touch_and_publish(
+        inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED, now=now
+    )
+
+
+def record_sms(
+    *,
+    section: Section,
+    message_sid: str,
+    from_phone: str,
+    body: str,
+    num_media: int,
+    now: dt.datetime,
+    screened: list[str] | None = None,
+) -> IntakeResult:
+    """Put a text on the sender's open inquiry, or start one. The caller holds the section
+    lock inside its transaction; a second text with the same MessageSid raises IntegrityError
+    (the timeline's unique external_id)."""
+    inquiry, created = join_or_start_inquiry(
+        section=section,
+        phone=from_phone,
+        channel=Channel.SMS,
+        summary=body[:SUMMARY_FROM_SMS_CHARS],
+        now=now,
+    )
+    alarm_terms = flag_alarm(inquiry, body, screened)
+    add_entry(
+        inquiry=inquiry,
+        kind=EntryKind.SMS_IN,
+        at=now,
+        text=body,
+        data={"num_media": num_media, "alarm_terms": alarm_terms},
+        external_id=message_sid,
+    )
+    inquiry.latest_text_value = body  # type: ignore[attr-defined]  # the newest inbound
+    _audit_and_publish(inquiry, action="inquiry.sms_in", created=created, now=now)
+    return IntakeResult(inquiry=inquiry, created=created, duplicate=False)
+
+
 def receive_sms(
     *,
     message_sid: str,
@@ -138,7 +187,8 @@ def receive_sms(
     num_media: int = 0,
     now: dt.datetime | None = None,
 ) -> IntakeResult:
-    """A text from a family joins the sender's open inquiry or starts one; once per MessageSid."""
+    """A text put on an inquiry at once, in the caller's process (the webhook goes through
+    the inbox instead: services/inbox.py); once per MessageSid."""
     now = now_or(now)
     section = section_for_number(to_phone)
     # Before the section lock, what needs none: a retry's quick answer and the alarm screen.
@@ -150,41 +200,20 @@ def receive_sms(
     try:
         with transaction.atomic():
             lock_section(section.pk)
-            inquiry, created = join_or_start_inquiry(
+            return record_sms(
                 section=section,
-                phone=from_phone,
-                channel=Channel.SMS,
-                summary=body[:SUMMARY_FROM_SMS_CHARS],
+                message_sid=message_sid,
+                from_phone=from_phone,
+                body=body,
+                num_media=num_media,
                 now=now,
-            )
-            alarm_terms = flag_alarm(inquiry, body, screened)
-            add_entry(
-                inquiry=inquiry,
-                kind=EntryKind.SMS_IN,
-                at=now,
-                text=body,
-                data={"num_media": num_media, "alarm_terms": alarm_terms},
-                external_id=message_sid,
-            )
-            inquiry.latest_text_value = body  # type: ignore[attr-defined]  # the newest inbound
-            audit.record(
-                user=None,
-                action="inquiry.sms_in",
-                obj=inquiry,
-                patient_id=inquiry.patient_id,
-                section_id=section.pk,
-            )
-            touch_and_publish(
-                inquiry=inquiry,
-                event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
-                now=now,
+                screened=screened,
             )
     except IntegrityError:
         # Two deliveries of the same MessageSid raced; the other one committed it.
         if TimelineEntry.objects.filter(external_id=message_sid).exists():
             return IntakeResult(inquiry=None, created=False, duplicate=True)
         raise
-    return IntakeResult(inquiry=inquiry, created=created, duplicate=False)
 
 
 def receive_call(
@@ -227,18 +256,7 @@ def receive_call(
             )
             if not answerable:
                 _mark_missed(call=call, inquiry=inquiry, now=now)
-            audit.record(
-                user=None,
-                action="inquiry.call_in",
-                obj=inquiry,
-                patient_id=inquiry.patient_id,
-                section_id=section.pk,
-            )
-            touch_and_publish(
-                inquiry=inquiry,
-                event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED,
-                now=now,
-            )
+            _audit_and_publish(inquiry, action="inquiry.call_in", created=created, now=now)
     except IntegrityError:
         existing = Call.objects.filter(call_sid=call_sid).select_related("inquiry").first()
         if existing is None:

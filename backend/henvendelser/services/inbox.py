@@ -1,0 +1,192 @@
+"""The inbox: the webhook stores a text in one insert and answers Twilio; a worker puts it on
+the family's inquiry.
+
+Twilio waits at most 15 s for the webhook and retries what it does not get answered. Building
+the inquiry (caller lookup, the section lock, timeline entries, audit, the realtime event) is
+most of what a text costs; done in the webhook it made intake CPU-bound at the web process
+(docs/benchmarks.md). Here the webhook does one idempotent insert, and workers do the rest in
+batches: one section lock and one transaction for all the texts a section has waiting.
+
+What holds:
+- once: MessageSid is unique in the inbox (a retried webhook stores nothing), and again on the
+  timeline (`TimelineEntry.external_id`), so a text is on an inquiry once even if two workers
+  or a text from before the inbox existed meet;
+- nothing lost: the row is committed before Twilio hears 200; the hand-over to a worker goes
+  out after commit, and if the broker is down or a worker dies mid-batch (the batch rolls back
+  whole), the sweep (`sweep_inbox` on beat) finds what waits;
+- order: a drain holds the section lock and takes the waiting texts in the order received, so
+  a family's texts join their inquiry in order, and two drains never interleave;
+- one bad text does not hold up the others: a batch that fails is done again one text at a
+  time; a text that fails on its own stays waiting, counted in `failures` (and in /metrics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.models import Section
+from core.realtime import lock_section
+
+from ..models import InboundText, TimelineEntry
+from .intake import record_sms
+
+logger = logging.getLogger(__name__)
+
+
+def accept_sms(
+    *,
+    message_sid: str,
+    section: Section,
+    from_phone: str,
+    to_phone: str,
+    body: str,
+    num_media: int,
+    now: dt.datetime,
+) -> bool:
+    """Store a text as Twilio delivered it and hand its section to a worker after commit.
+    False if this MessageSid was stored before (Twilio retrying): nothing is stored again."""
+    try:
+        with transaction.atomic():
+            InboundText.objects.create(
+                message_sid=message_sid,
+                section=section,
+                from_phone=from_phone,
+                to_phone=to_phone,
+                body=body,
+                num_media=num_media,
+                received_at=now,
+            )
+    except IntegrityError:
+        if InboundText.objects.filter(message_sid=message_sid).exists():
+            return False
+        raise
+    transaction.on_commit(partial(hand_over, section.pk))
+    return True
+
+
+def hand_over(section_id: int) -> None:
+    """Ask a worker to drain the section's inbox. A broker that is down loses nothing: the
+    text is in the database and the sweep hands it over later."""
+    from ..tasks import drain_inbox
+
+    try:
+        drain_inbox.delay(section_id)
+    except Exception:
+        logger.warning(
+            "inbox of section %s not handed to a worker; the sweep will", section_id, exc_info=True
+        )
+
+
+def _waiting(section_id: int, limit: int) -> list[InboundText]:
+    return list(
+        InboundText.objects.filter(section_id=section_id, processed_at__isnull=True).order_by(
+            "received_at", "id"
+        )[:limit]
+    )
+
+
+def _done(texts: list[InboundText], now: dt.datetime) -> None:
+    """Mark texts as on their inquiry; the body now lives on the timeline only."""
+    for text in texts:
+        text.processed_at = now
+        text.body = ""
+    InboundText.objects.bulk_update(texts, ["processed_at", "body", "inquiry"])
+
+
+def _put_on_inquiry(text: InboundText) -> None:
+    result = record_sms(
+        section=text.section,
+        message_sid=text.message_sid,
+        from_phone=text.from_phone,
+        body=text.body,
+        num_media=text.num_media,
+        now=text.received_at,
+    )
+    text.inquiry = result.inquiry
+
+
+def _drain_batch(section_id: int, limit: int) -> int:
+    with transaction.atomic():
+        section = Section.objects.get(pk=section_id)
+        lock_section(section_id)
+        texts = _waiting(section_id, limit)
+        for text in texts:
+            text.section = section
+            _put_on_inquiry(text)
+        if texts:
+            _done(texts, timezone.now())
+    return len(texts)
+
+
+def _drain_one_at_a_time(section_id: int, limit: int) -> int:
+    """After a failed batch: each text in a transaction of its own, so one that fails (and is
+    counted) leaves the others to go through."""
+    taken = 0
+    for text_id in [text.pk for text in _waiting(section_id, limit)]:
+        taken += 1
+        try:
+            with transaction.atomic():
+                lock_section(section_id)
+                text = (
+                    InboundText.objects.select_related("section")
+                    .filter(pk=text_id, processed_at__isnull=True)
+                    .first()
+                )
+                if text is None:
+                    continue
+                try:
+                    with transaction.atomic():
+                        _put_on_inquiry(text)
+                except IntegrityError:
+                    # Already on the timeline: a text stored before the inbox existed, or one
+                    # another drain finished. Done, and not twice.
+                    entry = TimelineEntry.objects.filter(external_id=text.message_sid).first()
+                    if entry is None:
+                        raise
+                    text.inquiry_id = entry.inquiry_id
+                _done([text], timezone.now())
+        except Exception:
+            InboundText.objects.filter(pk=text_id).update(failures=F("failures") + 1)
+            logger.exception("inbound text %s could not be put on an inquiry", text_id)
+    return taken
+
+
+def drain(section_id: int, *, limit: int | None = None) -> int:
+    """Put every text the section has waiting on its inquiry; returns how many were taken."""
+    limit = limit or settings.INBOX_BATCH
+    taken_in_all = 0
+    while True:
+        try:
+            taken = _drain_batch(section_id, limit)
+        except Exception:
+            logger.warning("inbox batch of section %s failed; one at a time", section_id)
+            taken = _drain_one_at_a_time(section_id, limit)
+        taken_in_all += taken
+        if taken < limit:
+            return taken_in_all
+
+
+def sections_waiting(older_than: dt.timedelta = dt.timedelta(0)) -> list[int]:
+    """Sections with a text received before `older_than` ago still not on an inquiry."""
+    cutoff = timezone.now() - older_than
+    return list(
+        InboundText.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+        .values_list("section_id", flat=True)
+        .distinct()
+        .order_by("section_id")
+    )
+
+
+def prune(now: dt.datetime | None = None) -> int:
+    """Forget texts put on an inquiry more than INBOX_KEEP_HOURS ago (their body is already
+    gone; the MessageSid was kept so that Twilio's retries stay no-ops)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=settings.INBOX_KEEP_HOURS)
+    deleted, _ = InboundText.objects.filter(processed_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,260 @@
+"""The inbox between the SMS webhook and the queue: the webhook stores a text and answers
+Twilio; a worker (in-process here) puts it on its inquiry. What a family or coordinator would
+notice if it went wrong: a text lost, doubled, out of order, or stuck behind another."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import zoneinfo
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+
+from henvendelser import tasks
+from henvendelser.models import InboundText, Inquiry, TimelineEntry
+from henvendelser.services import inbox, receive_sms
+from tests.core.test_metrics import sample, scrape
+from tests.henvendelser.test_webhook_sms import PATH, sms
+
+pytestmark = pytest.mark.django_db
+
+OSLO = zoneinfo.ZoneInfo("Europe/Oslo")
+
+
+@pytest.fixture
+def handed_over(monkeypatch):
+    """Hand-overs to the worker, noted instead of run: the texts wait in the inbox."""
+    sections: list[int] = []
+    monkeypatch.setattr(tasks, "drain_inbox", SimpleNamespace(delay=sections.append))
+    return sections
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    def refuse(section_id):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks, "drain_inbox", SimpleNamespace(delay=refuse))
+
+
+def texts_of(phone):
+    return list(
+        TimelineEntry.objects.filter(kind="sms_in", inquiry__caller_phone=phone)
+        .order_by("at", "id")
+        .values_list("text", flat=True)
+    )
+
+
+def test_the_webhook_stores_the_text_and_a_worker_puts_it_on_its_inquiry(
+    twilio_post, section, handed_over
+):
+    response = twilio_post(PATH, sms(section, body="Emma har 38,5 i feber"))
+    assert response.status_code == 200
+    assert handed_over == [section.pk]
+    waiting = InboundText.objects.get()
+    assert (waiting.body, waiting.processed_at) == ("Emma har 38,5 i feber", None)
+    assert not Inquiry.objects.exists()
+
+    assert inbox.drain(section.pk) == 1
+    inquiry = Inquiry.objects.get()
+    assert inquiry.alarm is True  # the alarm screen ran in the worker
+    assert texts_of("+4791234567") == ["Emma har 38,5 i feber"]
+    done = InboundText.objects.get()
+    # The text now lives on the timeline only; the inbox keeps the MessageSid for retries.
+    assert (done.body, done.inquiry, done.processed_at is not None) == ("", inquiry, True)
+
+
+def test_with_the_broker_down_the_text_waits_and_the_sweep_puts_it_on_its_inquiry(
+    twilio_post, section, broker_down, settings, caplog, client
+):
+    settings.METRICS_TOKEN = "m" * 40
+    response = twilio_post(PATH, sms(section, body="Emma har 38,5 i feber"))
+    assert response.status_code == 200  # Twilio does not retry: the text is stored
+    assert "not handed to a worker" in caplog.text
+    assert "38,5" not in caplog.text and "+4791234567" not in caplog.text
+    assert not Inquiry.objects.exists()
+    assert sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")[
+        "kontaktpunkt_inbox_waiting"
+    ] == pytest.approx(1)
+
+    settings.INBOX_SWEEP_AFTER = 0
+    assert tasks.sweep_inbox() == 1
+    assert texts_of("+4791234567") == ["Emma har 38,5 i feber"]
+    assert tasks.sweep_inbox() == 0  # nothing twice
+    metrics = sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")
+    assert metrics["kontaktpunkt_inbox_waiting"] == 0
+
+
+def test_the_sweep_leaves_a_text_just_received_to_the_worker_it_was_handed_to(
+    twilio_post, section, handed_over, settings
+):
+    settings.INBOX_SWEEP_AFTER = 5
+    twilio_post(PATH, sms(section))
+    assert tasks.sweep_inbox() == 0
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=6)):
+        assert tasks.sweep_inbox() == 1
+    assert Inquiry.objects.count() == 1
+
+
+def test_a_retry_while_the_text_waits_stores_nothing_and_acknowledges_once(
+    twilio_post, section, handed_over
+):
+    section.opening_hours = {"weekdays": [1, 2, 3, 4, 5], "opens": "08:00", "closes": "15:30"}
+    section.save()
+    with time_machine.travel(dt.datetime(2026, 11, 24, 22, 0, tzinfo=OSLO), tick=False):
+        first = twilio_post(PATH, sms(section, sid="SMnight"))
+        retry = twilio_post(PATH, sms(section, sid="SMnight"))
+        assert b"<Message>" in first.content
+        assert b"<Message>" not in retry.content
+        assert InboundText.objects.count() == 1
+        inbox.drain(section.pk)
+        again = twilio_post(PATH, sms(section, sid="SMnight"))  # after it is on the inquiry
+    assert b"<Message>" not in again.content
+    assert texts_of("+4791234567") == ["Emma har 38,5 i feber"]
+
+
+def test_one_drain_takes_every_waiting_text_in_the_order_they_came(
+    twilio_post, section, handed_over, settings
+):
+    settings.INBOX_BATCH = 2  # five texts: three batches in one drain
+    start = timezone.now()
+    for n, (sender, body) in enumerate(
+        [
+            ("+4791234567", "Emma har feber"),
+            ("+4790000002", "Kan vi flytte timen?"),
+            ("+4791234567", "Nå 39,1"),
+            ("+4791234567", "Hun kaster opp"),
+            ("+4790000002", "Det gjelder torsdag"),
+        ]
+    ):
+        with time_machine.travel(start + dt.timedelta(seconds=n), tick=False):
+            twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
+    assert inbox.drain(section.pk) == 5
+    assert texts_of("+4791234567") == ["Emma har feber", "Nå 39,1", "Hun kaster opp"]
+    assert texts_of("+4790000002") == ["Kan vi flytte timen?", "Det gjelder torsdag"]
+    emma = Inquiry.objects.get(caller_phone="+4791234567")
+    assert emma.summary == "Emma har feber"
+    assert emma.created_at == start
+    assert not InboundText.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_a_text_that_fails_does_not_hold_up_the_others(
+    twilio_post, section, handed_over, settings, client, monkeypatch, caplog
+):
+    settings.METRICS_TOKEN = "m" * 40
+    real = inbox.record_sms
+
+    def broken_for_one(**kwargs):
+        if kwargs["body"] == "Ødelagt":
+            raise ValueError("a bug in intake")
+        return real(**kwargs)
+
+    monkeypatch.setattr(inbox, "record_sms", broken_for_one)
+    twilio_post(PATH, sms(section, sid="SM1", body="Først", sender="+4790000001"))
+    twilio_post(PATH, sms(section, sid="SM2", body="Ødelagt", sender="+4790000002"))
+    twilio_post(PATH, sms(section, sid="SM3", body="Sist", sender="+4790000003"))
+    assert inbox.drain(section.pk) == 3
+    assert texts_of("+4790000001") == ["Først"]
+    assert texts_of("+4790000003") == ["Sist"]
+    stuck = InboundText.objects.get(message_sid="SM2")
+    assert (stuck.processed_at, stuck.failures, stuck.body) == (None, 1, "Ødelagt")
+    assert "Ødelagt" not in caplog.text
+    metrics = sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")
+    assert metrics["kontaktpunkt_inbox_failing"] == 1
+
+    monkeypatch.setattr(inbox, "record_sms", real)  # the bug fixed and deployed
+    settings.INBOX_SWEEP_AFTER = 0
+    assert tasks.sweep_inbox() == 1
+    assert texts_of("+4790000002") == ["Ødelagt"]
+
+
+def test_a_text_already_on_the_timeline_is_not_put_there_twice(section, handed_over):
+    """A text taken in before the inbox existed, whose retry arrives after the upgrade."""
+    receive_sms(
+        message_sid="SMold", from_phone="+4791234567", to_phone=section.phone_number, body="Feber"
+    )
+    now = timezone.now()
+    assert inbox.accept_sms(
+        message_sid="SMold",
+        section=section,
+        from_phone="+4791234567",
+        to_phone=section.phone_number,
+        body="Feber",
+        num_media=0,
+        now=now,
+    )
+    inbox.accept_sms(
+        message_sid="SMnew",
+        section=section,
+        from_phone="+4791234567",
+        to_phone=section.phone_number,
+        body="Nå 39",
+        num_media=0,
+        now=now + dt.timedelta(seconds=1),
+    )
+    assert inbox.drain(section.pk) == 2
+    assert texts_of("+4791234567") == ["Feber", "Nå 39"]
+    old = InboundText.objects.get(message_sid="SMold")
+    assert old.processed_at is not None and old.failures == 0
+    assert old.inquiry == Inquiry.objects.get()
+
+
+def test_handled_texts_are_forgotten_after_the_keeping_time_waiting_ones_never(
+    twilio_post, section, handed_over, settings
+):
+    settings.INBOX_KEEP_HOURS = 24
+    twilio_post(PATH, sms(section, sid="SMhandled"))
+    inbox.drain(section.pk)
+    twilio_post(PATH, sms(section, sid="SMwaiting", sender="+4790000009"))
+    later = timezone.now() + dt.timedelta(hours=25)
+    InboundText.objects.filter(message_sid="SMwaiting").update(
+        received_at=later - dt.timedelta(hours=30)
+    )
+    assert inbox.prune(later) == 1
+    assert list(InboundText.objects.values_list("message_sid", flat=True)) == ["SMwaiting"]
+    assert texts_of("+4791234567") == ["Emma har 38,5 i feber"]  # the inquiry keeps it
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="drains racing need PostgreSQL's row locks (CI runs it there)",
+)
+def test_drains_racing_each_other_put_each_text_on_once_and_in_order(section, handed_over):
+    start = timezone.now()
+    senders = [f"+47900000{n:02d}" for n in range(8)]
+    for n in range(40):
+        inbox.accept_sms(
+            message_sid=f"SM{n:032d}",
+            section=section,
+            from_phone=senders[n % 8],
+            to_phone=section.phone_number,
+            body=f"melding {n}",
+            num_media=0,
+            now=start + dt.timedelta(milliseconds=n),
+        )
+    barrier = threading.Barrier(4)
+    taken: list[int] = []
+
+    def drain() -> None:
+        barrier.wait()
+        try:
+            taken.append(inbox.drain(section.pk, limit=7))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(taken) == 40
+    assert Inquiry.objects.count() == 8
+    assert TimelineEntry.objects.filter(kind="sms_in").count() == 40
+    for i, sender in enumerate(senders):
+        assert texts_of(sender) == [f"melding {n}" for n in range(i, 40, 8)]
