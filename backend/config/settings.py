@@ -178,11 +178,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, Celery broker, cache -----------------------------------------------
 
 REDIS_URL = env("REDIS_URL")
+# Prefix of this deployment's keys in Redis (channel layer, the inbox's drain flags).
+CHANNEL_PREFIX = env("CHANNEL_PREFIX", "kontaktpunkt")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", "kontaktpunkt")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_PREFIX},
         }
     }
     CACHES = {

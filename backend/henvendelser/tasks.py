@@ -15,8 +15,9 @@ logger = logging.getLogger(__name__)
 def drain_inbox(section_id: int) -> int:
     """Every text the section has waiting, onto its inquiry. Queued by the webhook after its
     insert; several queued for one section are cheap (the first takes them all)."""
-    from .services.inbox import drain
+    from .services.inbox import drain, drain_starting
 
+    drain_starting(section_id)
     return drain(section_id)
 
 

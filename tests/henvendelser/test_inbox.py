@@ -5,7 +5,9 @@ notice if it went wrong: a text lost, doubled, out of order, or stuck behind ano
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+import uuid
 import zoneinfo
 from types import SimpleNamespace
 
@@ -18,6 +20,7 @@ from django.utils import timezone
 from henvendelser import tasks
 from henvendelser.models import InboundText, Inquiry, TimelineEntry
 from henvendelser.services import inbox, receive_sms
+from henvendelser.tasks import drain_inbox
 from tests.core.test_metrics import sample, scrape
 from tests.henvendelser.test_webhook_sms import PATH, sms
 
@@ -36,10 +39,29 @@ def handed_over(monkeypatch):
 
 @pytest.fixture
 def broker_down(monkeypatch):
+    """The broker refuses every hand-over; returns the sections it was asked for."""
+    asked: list[int] = []
+
     def refuse(section_id):
+        asked.append(section_id)
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(tasks, "drain_inbox", SimpleNamespace(delay=refuse))
+    return asked
+
+
+@pytest.fixture
+def tasks_to_a_broker(settings):
+    """As in production: tasks go to a worker through Redis, not run in this process; the
+    drain flags under a prefix of this test's own."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("the drain flag lives in Redis (CI runs with it)")
+    from config.celery import app
+
+    settings.CHANNEL_PREFIX = f"test-inbox-{uuid.uuid4().hex}"
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True  # as tests/conftest.py has it
 
 
 def texts_of(phone):
@@ -88,6 +110,28 @@ def test_with_the_broker_down_the_text_waits_and_the_sweep_puts_it_on_its_inquir
     assert tasks.sweep_inbox() == 0  # nothing twice
     metrics = sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")
     assert metrics["kontaktpunkt_inbox_waiting"] == 0
+
+
+def test_texts_arriving_while_a_drain_is_queued_share_that_drain(
+    twilio_post, section, handed_over, tasks_to_a_broker
+):
+    for n in range(3):
+        twilio_post(PATH, sms(section, sid=f"SM{n}", sender=f"+479000000{n}"))
+    assert handed_over == [section.pk]  # one task for the three
+    assert drain_inbox(section.pk) == 3  # the worker runs it: all three go on inquiries
+    assert Inquiry.objects.count() == 3
+    twilio_post(PATH, sms(section, sid="SM9", sender="+4790000009"))
+    assert handed_over == [section.pk, section.pk]  # a text after it started queues another
+    assert drain_inbox(section.pk) == 1
+
+
+def test_a_hand_over_the_broker_refused_does_not_stop_the_next_one(
+    twilio_post, section, broker_down, tasks_to_a_broker
+):
+    twilio_post(PATH, sms(section, sid="SM1"))
+    twilio_post(PATH, sms(section, sid="SM2"))
+    assert broker_down == [section.pk, section.pk]
+    assert InboundText.objects.filter(processed_at__isnull=True).count() == 2
 
 
 def test_the_sweep_leaves_a_text_just_received_to_the_worker_it_was_handed_to(

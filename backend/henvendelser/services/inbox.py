@@ -23,9 +23,10 @@ What holds:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from functools import partial
 
+import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -38,6 +39,9 @@ from ..models import InboundText, TimelineEntry
 from .intake import record_sms
 
 logger = logging.getLogger(__name__)
+
+# How long a queued drain task counts as coming (then the next text queues another).
+PENDING_FLAG_SECONDS = 30
 
 
 def accept_sms(
@@ -67,8 +71,45 @@ def accept_sms(
         if InboundText.objects.filter(message_sid=message_sid).exists():
             return False
         raise
-    transaction.on_commit(partial(hand_over, section.pk))
+    transaction.on_commit(functools.partial(hand_over, section.pk))
     return True
+
+
+def _pending_key(section_id: int) -> str:
+    return f"{settings.CHANNEL_PREFIX}:inbox-drain-pending:{section_id}"
+
+
+@functools.cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def _drain_already_pending(section_id: int) -> bool:
+    """One drain task waiting for a section is enough: it takes every text that is waiting
+    when it starts. A flag in Redis says one is queued (set here, cleared by the task as it
+    starts, before it reads the inbox; it expires in case the task is lost, and the sweep
+    covers that meanwhile). Where tasks run in-process, or Redis does not answer, each text
+    is handed over on its own."""
+    from config.celery import app
+
+    if app.conf.task_always_eager or not settings.REDIS_URL:
+        return False
+    try:
+        first = _redis().set(_pending_key(section_id), "1", nx=True, ex=PENDING_FLAG_SECONDS)
+    except redis.RedisError:
+        return False
+    return not first
+
+
+def drain_starting(section_id: int) -> None:
+    """A drain task begins: later texts need a task of their own (see _drain_already_pending).
+    Cleared before the drain reads the inbox, so a text committed before this is read by it,
+    and one committed after sets the flag again and queues another."""
+    if settings.REDIS_URL:
+        try:
+            _redis().delete(_pending_key(section_id))
+        except redis.RedisError:
+            logger.warning("inbox flag of section %s not cleared; it expires", section_id)
 
 
 def hand_over(section_id: int) -> None:
@@ -76,12 +117,15 @@ def hand_over(section_id: int) -> None:
     text is in the database and the sweep hands it over later."""
     from ..tasks import drain_inbox
 
+    if _drain_already_pending(section_id):
+        return
     try:
         drain_inbox.delay(section_id)
     except Exception:
         logger.warning(
             "inbox of section %s not handed to a worker; the sweep will", section_id, exc_info=True
         )
+        drain_starting(section_id)  # no task is coming: let the next text try again
 
 
 def _waiting(section_id: int, limit: int) -> list[InboundText]:
