@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from core import audit
 from core.models import Section
 from core.realtime import lock_section
 from triage.alarm import screen_with_active_rules
@@ -33,7 +32,7 @@ from ..models import (
     TimelineEntry,
 )
 from ..validators import safe_recording_url
-from ._common import add_entry, now_or, touch_and_publish
+from ._common import add_entry, audit_inquiry, now_or, touch_and_publish
 
 logger = logging.getLogger(__name__)
 
@@ -132,13 +131,7 @@ def flag_alarm(inquiry: Inquiry, text: str, alarm_terms: list[str] | None = None
 def _audit_and_publish(inquiry: Inquiry, *, action: str, created: bool, now: dt.datetime) -> None:
     """What every inquiry that arrives by itself ends with: the audit record (no user: the
     family) and the queue's event."""
-    audit.record(
-        user=None,
-        action=action,
-        obj=inquiry,
-        patient_id=inquiry.patient_id,
-        section_id=inquiry.section_id,
-    )
+    audit_inquiry(user=None, action=action, inquiry=inquiry)
     touch_and_publish(
         inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED, now=now
     )
