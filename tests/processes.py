@@ -11,11 +11,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
@@ -68,6 +69,32 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             kill(process)
+
+
+T = TypeVar("T")
+
+
+def at_once(work: Callable[[], T], threads: int = 4) -> list[T]:
+    """Run `work` in `threads` threads released together (a barrier), each on a database
+    connection of its own, closed after; the results of those that returned."""
+    from django.db import connection
+
+    results: list[T] = []
+    barrier = threading.Barrier(threads)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(work())
+        finally:
+            connection.close()
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return results
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:

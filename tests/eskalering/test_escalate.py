@@ -318,13 +318,10 @@ def test_an_untriaged_inquiry_is_escalated_on_amber_deadlines(coordinator, secti
 def test_sweeps_running_at_once_re_escalate_once(section, coordinator):
     """Several workers sweep the same minute: row locks and the one-breach-per-level
     constraint let exactly one of them act (PostgreSQL in CI)."""
-    import threading
-
-    from django.db import connection
-
     from core.models import UserProfile
     from tests.eskalering.conftest import on_shift
     from tests.factories import PatientFactory
+    from tests.processes import at_once
 
     ward = UserFactory(role="doctor", sections=[section])
     UserProfile.objects.create(user=ward, phone="+4790000201")
@@ -342,21 +339,7 @@ def test_sweeps_running_at_once_re_escalate_once(section, coordinator):
         )
         make_escalation(inquiry, coordinator, start)
 
-    results = []
-    barrier = threading.Barrier(4)
-
-    def sweep():
-        barrier.wait()
-        try:
-            results.append(services.sweep_overdue(now=start + dt.timedelta(minutes=16)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda: services.sweep_overdue(now=start + dt.timedelta(minutes=16)))
     assert sum(r["re_escalated"] for r in results) == 3
     assert Breach.objects.count() == 3
     assert set(Escalation.objects.values_list("doctor_id", flat=True)) == {duty.pk}

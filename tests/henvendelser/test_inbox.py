@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 import uuid
 import zoneinfo
 from types import SimpleNamespace
@@ -14,7 +13,6 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from henvendelser import tasks
@@ -23,6 +21,7 @@ from henvendelser.services import inbox, receive_sms
 from henvendelser.tasks import drain_inbox
 from tests.core.test_metrics import sample, scrape
 from tests.henvendelser.test_webhook_sms import PATH, sms
+from tests.processes import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -282,21 +281,7 @@ def test_drains_racing_each_other_put_each_text_on_once_and_in_order(section, ha
             num_media=0,
             now=start + dt.timedelta(milliseconds=n),
         )
-    barrier = threading.Barrier(4)
-    taken: list[int] = []
-
-    def drain() -> None:
-        barrier.wait()
-        try:
-            taken.append(inbox.drain(section.pk, limit=7))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=drain) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    taken = at_once(lambda: inbox.drain(section.pk, limit=7))
     assert sum(taken) == 40
     assert Inquiry.objects.count() == 8
     assert TimelineEntry.objects.filter(kind="sms_in").count() == 40

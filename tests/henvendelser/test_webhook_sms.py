@@ -191,34 +191,17 @@ def test_a_webhook_without_message_sid_is_refused(twilio_post, section):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_the_same_message_record_it_once(section):
     """Two Twilio retries racing each other: the unique MessageSid lets one through."""
-    import threading
-
-    from django.db import connection
-
     from henvendelser.services import receive_sms
+    from tests.processes import at_once
 
-    results = []
-    barrier = threading.Barrier(4)
-
-    def deliver():
-        barrier.wait()
-        try:
-            results.append(
-                receive_sms(
-                    message_sid="SMrace",
-                    from_phone="+4791234567",
-                    to_phone=section.phone_number,
-                    body="Feber",
-                )
-            )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(
+        lambda: receive_sms(
+            message_sid="SMrace",
+            from_phone="+4791234567",
+            to_phone=section.phone_number,
+            body="Feber",
+        )
+    )
     assert len(results) == 4
     assert sum(not r.duplicate for r in results) == 1
     assert Inquiry.objects.count() == 1
