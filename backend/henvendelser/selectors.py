@@ -39,6 +39,16 @@ def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
     )
 
 
+def as_new(inquiry: Inquiry) -> Inquiry:
+    """A just-created inquiry with what `with_escalations` would annotate, known without
+    asking: no escalation, no message, and no words from the family yet (a service that
+    stores some sets `latest_text_value` after)."""
+    inquiry.escalations_latest_first = []  # type: ignore[attr-defined]
+    inquiry.last_message_status_value = None  # type: ignore[attr-defined]
+    inquiry.latest_text_value = ""  # type: ignore[attr-defined]
+    return inquiry
+
+
 def patients_for(user: Any) -> QuerySet[Patient]:
     return Patient.objects.filter(section_id__in=access.sections(user)).select_related(
         "responsible_doctor"

@@ -35,6 +35,20 @@ def test_a_secretary_logs_a_call_and_the_caller_is_matched_to_the_patient(
     assert (entry.kind, entry.author) == ("created", secretary)
 
 
+def test_the_logged_call_reads_in_the_answer_and_the_event_as_the_queue_shows_it(
+    api_as, coordinator, section
+):
+    """The new row is built without asking for its escalation, messages or latest words (it
+    has none yet); it must still be exactly the row a fresh read of the queue returns."""
+    client = api_as(coordinator)
+    created = log_call(client).json()
+    [row] = client.get("/api/inquiries/?open=true").json()["results"]
+    assert created == row
+    event = Event.objects.get(section=section, type="inquiry.created")
+    assert event.payload["inquiry"] == row
+    assert (row["escalation"], row["latest_text"], row["last_message_status"]) == (None, "", None)
+
+
 def test_logging_needs_a_patient_or_a_phone_number(api_as, coordinator):
     response = api_as(coordinator).post(
         "/api/inquiries/", {"channel": "phone", "summary": "?"}, format="json"

@@ -23,6 +23,7 @@ from ..events import (
     publish_inquiry_event,
 )
 from ..models import EntryKind, Identification, Inquiry, Patient, Status
+from ..selectors import as_new
 from ..serializers import display_name
 from ._common import add_entry, audit_inquiry, lock_inquiry, now_or, touch_and_publish
 from .intake import identify_caller
@@ -87,7 +88,7 @@ def log_inquiry(
         data={"channel": channel, "logged_by_hand": True},
     )
     audit_inquiry(user=by, action="inquiry.create", inquiry=inquiry)
-    publish_inquiry_event(inquiry=inquiry, type=INQUIRY_CREATED)
+    publish_inquiry_event(inquiry=as_new(inquiry), type=INQUIRY_CREATED)
     return inquiry
 
 

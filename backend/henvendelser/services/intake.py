@@ -31,6 +31,7 @@ from ..models import (
     Status,
     TimelineEntry,
 )
+from ..selectors import as_new
 from ..validators import safe_recording_url
 from ._common import add_entry, audit_inquiry, now_or, touch_and_publish
 
@@ -110,11 +111,7 @@ def join_or_start_inquiry(
         updated_at=now,
     )
     add_entry(inquiry=inquiry, kind=EntryKind.CREATED, at=now, data={"channel": channel})
-    # What the queue row would otherwise look up (selectors.with_escalations): a new inquiry
-    # has no escalation and no message yet.
-    inquiry.escalations_latest_first = []  # type: ignore[attr-defined]
-    inquiry.last_message_status_value = None  # type: ignore[attr-defined]
-    return inquiry, True
+    return as_new(inquiry), True
 
 
 def flag_alarm(inquiry: Inquiry, text: str, alarm_terms: list[str] | None = None) -> list[str]:
