@@ -192,7 +192,7 @@ def record_reads(
     for obj in objects:
         by_section.setdefault(section_of(obj), []).append(obj)
     origin, now = current_origin(), timezone.now()
-    AuditEvent.objects.bulk_create(
+    events = [
         read_event(
             user=user,
             action=action,
@@ -204,7 +204,11 @@ def record_reads(
             at=now,
         )
         for section_id, rows in by_section.items()
-    )
+    ]
+    if len(events) == 1:
+        events[0].save()  # the usual case (one section shown): one INSERT, no transaction around it
+    else:
+        AuditEvent.objects.bulk_create(events)
     return sum(len(rows) for rows in by_section.values())
 
 
