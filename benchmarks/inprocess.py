@@ -1,8 +1,9 @@
 """In-process benchmarks (no server, no network): the cost of the code paths themselves.
 Part of `make bench` (benchmarks/run.py); runs alone with `python -m benchmarks.inprocess`.
 
-  intake    signed SMS webhooks through Django's full request path (signature check, section lock,
-            idempotency check, timeline entry, audit record, stored event), per second;
+  intake    signed SMS webhooks through Django's full request path (signature check, the inbox
+            insert), each drained onto its inquiry right after in this process as in `make run`
+            (section lock, timeline entry, audit record, stored event); per second;
   queue     `GET /api/inquiries/?open=true` with N open inquiries (one page of 50), p50/p95;
   snapshot  building the websocket snapshot of a section's open queue (up to 500 rows);
   send      the outbox sending queued messages one after another, as one worker does: lease,
@@ -36,6 +37,11 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from benchmarks.harness import percentile  # noqa: E402
+from config.celery import app  # noqa: E402
+
+# The paths themselves, in this one process: the inbox's drain runs right after each webhook's
+# commit, as in `make run`, not in a worker this benchmark does not start.
+app.conf.task_always_eager = True
 
 N_INTAKE = int(os.environ.get("BENCH_INTAKE", "500"))
 N_OPEN = int(os.environ.get("BENCH_OPEN", "2000"))
