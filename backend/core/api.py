@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.paginator import Page
+from django.core.paginator import Paginator as DjangoPaginator
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
@@ -12,7 +14,27 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 
 
+class FirstPageFirstPaginator(DjangoPaginator):
+    """Django's paginator, except that the first page is read before anything is counted:
+    when it holds the whole list (an open queue usually fits one page), its length is the
+    count and no COUNT query is sent. Later pages, and the first page of a longer list, are
+    counted as Django counts them."""
+
+    def page(self, number: Any) -> Page:
+        try:
+            first = int(number) == 1
+        except (TypeError, ValueError):
+            first = False
+        if not first or "count" in self.__dict__:
+            return super().page(number)
+        rows = list(self.object_list[: self.per_page + 1])
+        if len(rows) <= self.per_page:
+            self.__dict__["count"] = len(rows)  # the `count` cached_property, known already
+        return Page(rows[: self.per_page], 1, self)
+
+
 class Pagination(PageNumberPagination):
+    django_paginator_class = FirstPageFirstPaginator
     page_size_query_param = "page_size"
     max_page_size = 200
 

@@ -130,10 +130,38 @@ def test_queue_filters(api_as, coordinator, section):
 def test_the_queue_pages(api_as, coordinator, section):
     for _ in range(3):
         InquiryFactory(section=section)
-    body = api_as(coordinator).get("/api/inquiries/?page_size=2").json()
+    client = api_as(coordinator)
+    body = client.get("/api/inquiries/?page_size=2").json()
     assert body["count"] == 3
     assert len(body["results"]) == 2
     assert body["next"]
+    last = client.get("/api/inquiries/?page_size=2&page=2").json()
+    assert (last["count"], len(last["results"]), last["next"]) == (3, 1, None)
+    assert {r["id"] for r in body["results"] + last["results"]} == set(
+        Inquiry.objects.values_list("pk", flat=True)
+    )
+    whole = client.get("/api/inquiries/?page_size=3").json()
+    assert (whole["count"], len(whole["results"]), whole["next"]) == (3, 3, None)
+    assert client.get("/api/inquiries/?page_size=2&page=3").status_code == 404
+
+
+def test_a_queue_that_fits_one_page_is_counted_without_a_count_query(
+    api_as, coordinator, section
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        InquiryFactory(section=section)
+    client = api_as(coordinator)
+    with CaptureQueriesContext(connection) as short:
+        body = client.get("/api/inquiries/?open=true").json()
+    assert (body["count"], len(body["results"]), body["next"]) == (3, 3, None)
+    assert not [q for q in short.captured_queries if "COUNT(" in q["sql"]]
+    with CaptureQueriesContext(connection) as longer:
+        body = client.get("/api/inquiries/?open=true&page_size=2").json()
+    assert body["count"] == 3
+    assert [q for q in longer.captured_queries if "COUNT(" in q["sql"]]
 
 
 def test_other_sections_inquiries_are_invisible(api_as, coordinator, other_section):
