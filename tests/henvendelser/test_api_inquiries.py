@@ -145,9 +145,7 @@ def test_the_queue_pages(api_as, coordinator, section):
     assert client.get("/api/inquiries/?page_size=2&page=3").status_code == 404
 
 
-def test_a_queue_that_fits_one_page_is_counted_without_a_count_query(
-    api_as, coordinator, section
-):
+def test_a_queue_that_fits_one_page_is_counted_without_a_count_query(api_as, coordinator, section):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
