@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE = {
 INBOX_BATCH = int(env("INBOX_BATCH", "100"))
 INBOX_SWEEP_AFTER = float(env("INBOX_SWEEP_AFTER", "5"))
 INBOX_KEEP_HOURS = int(env("INBOX_KEEP_HOURS", "168"))
+# Failed attempts after which a text is set aside for a person to look at (services/inbox.py).
+INBOX_MAX_ATTEMPTS = int(env("INBOX_MAX_ATTEMPTS", "3"))
 # Realtime events are kept this long for clients catching up after a dropped connection.
 EVENT_RETENTION_HOURS = int(env("EVENT_RETENTION_HOURS", "48"))
 

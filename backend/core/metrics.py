@@ -104,8 +104,12 @@ def _lines() -> list[str]:
     ]
     by_status = Message.objects.values("status").annotate(n=Count("pk")).order_by("status")
     out += [f'kontaktpunkt_messages{{status="{row["status"]}"}} {row["n"]}' for row in by_status]
+    tried = Q(failures__lt=settings.INBOX_MAX_ATTEMPTS)
     waiting = InboundText.objects.filter(processed_at__isnull=True).aggregate(
-        n=Count("pk"), oldest=Min("received_at"), failing=Count("pk", filter=Q(failures__gt=0))
+        n=Count("pk", filter=tried),
+        oldest=Min("received_at", filter=tried),
+        failing=Count("pk", filter=tried & Q(failures__gt=0)),
+        set_aside=Count("pk", filter=~tried),
     )
     age = (now - waiting["oldest"]).total_seconds() if waiting["oldest"] else 0.0
     out += [
@@ -118,6 +122,9 @@ def _lines() -> list[str]:
         "# HELP kontaktpunkt_inbox_failing Waiting texts that failed to go on an inquiry.",
         "# TYPE kontaktpunkt_inbox_failing gauge",
         f"kontaktpunkt_inbox_failing {waiting['failing']}",
+        "# HELP kontaktpunkt_inbox_set_aside Texts set aside after INBOX_MAX_ATTEMPTS failures.",
+        "# TYPE kontaktpunkt_inbox_set_aside gauge",
+        f"kontaktpunkt_inbox_set_aside {waiting['set_aside']}",
     ]
     out += [
         "# HELP kontaktpunkt_websockets_open Open websockets (this process).",

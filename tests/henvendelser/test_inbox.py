@@ -5,6 +5,7 @@ notice if it went wrong: a text lost, doubled, out of order, or stuck behind ano
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import uuid
 import zoneinfo
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.utils import timezone
 
 from henvendelser import tasks
@@ -61,6 +63,20 @@ def tasks_to_a_broker(settings):
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = True  # as tests/conftest.py has it
+
+
+@pytest.fixture
+def broken_intake(monkeypatch):
+    """A bug in intake that only the text "Ødelagt" meets; `.fix()` deploys the fix."""
+    real = inbox.record_sms
+
+    def broken_for_one(**kwargs):
+        if kwargs["body"] == "Ødelagt":
+            raise ValueError("a bug in intake")
+        return real(**kwargs)
+
+    monkeypatch.setattr(inbox, "record_sms", broken_for_one)
+    return SimpleNamespace(fix=lambda: monkeypatch.setattr(inbox, "record_sms", real))
 
 
 def texts_of(phone):
@@ -187,17 +203,9 @@ def test_one_drain_takes_every_waiting_text_in_the_order_they_came(
 
 
 def test_a_text_that_fails_does_not_hold_up_the_others(
-    twilio_post, section, handed_over, settings, client, monkeypatch, caplog
+    twilio_post, section, handed_over, settings, client, broken_intake, caplog
 ):
     settings.METRICS_TOKEN = "m" * 40
-    real = inbox.record_sms
-
-    def broken_for_one(**kwargs):
-        if kwargs["body"] == "Ødelagt":
-            raise ValueError("a bug in intake")
-        return real(**kwargs)
-
-    monkeypatch.setattr(inbox, "record_sms", broken_for_one)
     twilio_post(PATH, sms(section, sid="SM1", body="Først", sender="+4790000001"))
     twilio_post(PATH, sms(section, sid="SM2", body="Ødelagt", sender="+4790000002"))
     twilio_post(PATH, sms(section, sid="SM3", body="Sist", sender="+4790000003"))
@@ -210,10 +218,49 @@ def test_a_text_that_fails_does_not_hold_up_the_others(
     metrics = sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")
     assert metrics["kontaktpunkt_inbox_failing"] == 1
 
-    monkeypatch.setattr(inbox, "record_sms", real)  # the bug fixed and deployed
+    broken_intake.fix()  # the bug fixed and deployed
     settings.INBOX_SWEEP_AFTER = 0
     assert tasks.sweep_inbox() == 1
     assert texts_of("+4790000002") == ["Ødelagt"]
+
+
+def test_a_text_that_keeps_failing_is_set_aside_raised_and_put_back_by_hand(
+    twilio_post, section, handed_over, settings, client, broken_intake, caplog
+):
+    """A text no attempt can take would otherwise send every later drain the slow way, one
+    text at a time, for ever, and be invisible: after INBOX_MAX_ATTEMPTS it is set aside,
+    whole, an alert says so, and `inbox_retry` puts it back once the cause is fixed."""
+    settings.METRICS_TOKEN = "m" * 40
+    settings.INBOX_SWEEP_AFTER = 0
+    settings.INBOX_MAX_ATTEMPTS = 2
+    twilio_post(PATH, sms(section, sid="SM1", body="Ødelagt", sender="+4790000002"))
+    assert tasks.sweep_inbox() == 1
+    assert tasks.sweep_inbox() == 1
+    assert "set aside after 2 attempts" in caplog.text
+    assert tasks.sweep_inbox() == 0  # no longer tried
+
+    caplog.clear()
+    twilio_post(PATH, sms(section, sid="SM2", body="Neste", sender="+4790000003"))
+    assert inbox.drain(section.pk) == 1
+    assert texts_of("+4790000003") == ["Neste"]
+    assert "one at a time" not in caplog.text  # the batch went through whole
+
+    stuck = InboundText.objects.get(message_sid="SM1")
+    assert (stuck.processed_at, stuck.failures, stuck.body) == (None, 2, "Ødelagt")
+    metrics = sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")
+    assert metrics["kontaktpunkt_inbox_set_aside"] == 1
+    assert metrics["kontaktpunkt_inbox_waiting"] == 0
+    assert metrics["kontaktpunkt_inbox_failing"] == 0
+
+    broken_intake.fix()  # the bug fixed and deployed
+    out = io.StringIO()
+    call_command("inbox_retry", stdout=out)
+    assert out.getvalue().startswith("1 text")
+    assert handed_over[-1] == section.pk
+    assert inbox.drain(section.pk) == 1
+    assert texts_of("+4790000002") == ["Ødelagt"]
+    metrics = sample(scrape(client, settings.METRICS_TOKEN).content.decode(), "kontaktpunkt_inbox")
+    assert metrics["kontaktpunkt_inbox_set_aside"] == 0
 
 
 def test_a_text_already_on_the_timeline_is_not_put_there_twice(section, handed_over):

@@ -18,6 +18,9 @@ What holds:
   a family's texts join their inquiry in order, and two drains never interleave;
 - one bad text does not hold up the others: a batch that fails is done again one text at a
   time; a text that fails on its own stays waiting, counted in `failures` (and in /metrics).
+  After INBOX_MAX_ATTEMPTS failures it is set aside: kept whole, out of the batches and the
+  sweep (so the others go the fast way again), raised as an alert (`kontaktpunkt_inbox_set_
+  aside`), and put back with `manage.py inbox_retry` once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import logging
 import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from core.models import Section
@@ -128,9 +131,21 @@ def hand_over(section_id: int) -> None:
         drain_starting(section_id)  # no task is coming: let the next text try again
 
 
+def still_tried() -> Q:
+    """Texts not yet on an inquiry that the workers still try: not set aside."""
+    return Q(processed_at__isnull=True, failures__lt=settings.INBOX_MAX_ATTEMPTS)
+
+
+def set_aside() -> QuerySet[InboundText]:
+    """Texts that failed INBOX_MAX_ATTEMPTS times: left for someone to look at."""
+    return InboundText.objects.filter(
+        processed_at__isnull=True, failures__gte=settings.INBOX_MAX_ATTEMPTS
+    )
+
+
 def _waiting(section_id: int, limit: int) -> list[InboundText]:
     return list(
-        InboundText.objects.filter(section_id=section_id, processed_at__isnull=True).order_by(
+        InboundText.objects.filter(still_tried(), section_id=section_id).order_by(
             "received_at", "id"
         )[:limit]
     )
@@ -199,6 +214,13 @@ def _drain_one_at_a_time(section_id: int, limit: int) -> int:
         except Exception:
             InboundText.objects.filter(pk=text_id).update(failures=F("failures") + 1)
             logger.exception("inbound text %s could not be put on an inquiry", text_id)
+            if set_aside().filter(pk=text_id).exists():
+                logger.error(
+                    "inbound text %s set aside after %s attempts; `manage.py inbox_retry` "
+                    "puts it back once the cause is fixed",
+                    text_id,
+                    settings.INBOX_MAX_ATTEMPTS,
+                )
     return taken
 
 
@@ -221,11 +243,25 @@ def sections_waiting(older_than: dt.timedelta = dt.timedelta(0)) -> list[int]:
     """Sections with a text received before `older_than` ago still not on an inquiry."""
     cutoff = timezone.now() - older_than
     return list(
-        InboundText.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+        InboundText.objects.filter(still_tried(), received_at__lte=cutoff)
         .values_list("section_id", flat=True)
         .distinct()
         .order_by("section_id")
     )
+
+
+def retry_set_aside(section_id: int | None = None) -> int:
+    """Put set-aside texts back in the inbox (their count of failures cleared) and hand their
+    sections to a worker; returns how many."""
+    texts = set_aside()
+    if section_id is not None:
+        texts = texts.filter(section_id=section_id)
+    sections = sorted(set(texts.values_list("section_id", flat=True)))
+    with transaction.atomic():
+        count = texts.update(failures=0)
+        for section in sections:
+            transaction.on_commit(functools.partial(hand_over, section))
+    return count
 
 
 def prune(now: dt.datetime | None = None) -> int:
