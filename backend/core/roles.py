@@ -22,6 +22,13 @@ def user_roles(user: Any) -> set[str]:
     return cached
 
 
+def remember(user: Any, *, role_names: list[str], section_ids: list[int]) -> None:
+    """Prime the caches below with roles and sections loaded together with the user
+    (core.auth), so that no check asks the database again during this request."""
+    user._kontaktpunkt_roles = set(role_names)
+    user._kontaktpunkt_sections = sorted(section_ids)
+
+
 def has_role(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
     return bool(user_roles(user) & set(roles))
 

@@ -23,9 +23,9 @@ from .api import json_depth
 
 @database_sync_to_async
 def _user_for_token(key: str) -> Any:
-    from rest_framework.authtoken.models import Token
+    from .auth import token_with_user
 
-    token = Token.objects.select_related("user").filter(key=key).first()
+    token = token_with_user(key)
     if token is None or not token.user.is_active:
         return AnonymousUser()
     return token.user
