@@ -32,11 +32,10 @@ INBOUND_KINDS = (EntryKind.SMS_IN, EntryKind.WEB_IN, EntryKind.VOICEMAIL)
 
 
 def latest_escalation(inquiry: Inquiry) -> Any | None:
-    """The inquiry's newest escalation, from the prefetch of `selectors.with_escalations`
-    when there is one."""
-    prefetched = getattr(inquiry, "escalations_latest_first", None)
-    if prefetched is not None:
-        return prefetched[0] if prefetched else None
+    """The inquiry's newest escalation, as `selectors.attach_escalations` gave it to a row read
+    through the queue's selectors, else from the database."""
+    if hasattr(inquiry, "latest_escalation"):
+        return inquiry.latest_escalation
     return inquiry.escalations.select_related("doctor").order_by("-created_at", "-pk").first()
 
 

@@ -364,7 +364,9 @@ class InquiryListCreateApi(APIView):
             open_only=filters_data.get("open", False),
         )
         paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self) or []
+        page = selectors.attach_escalations(
+            paginator.paginate_queryset(qs, request, view=self) or []
+        )
         _audit_inquiry_reads(request, "inquiry.list", page)
         return paginator.get_paginated_response(InquiryRowSerializer(page, many=True).data)
 

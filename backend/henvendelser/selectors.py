@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -18,8 +19,9 @@ from .models import Contact, Inquiry, Patient, Status, TimelineEntry
 
 
 def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
-    """Fetch each row's escalations in one query, for the queue's `escalation` field, and the
-    latest message's status in the same query as the rows, for `last_message_status`."""
+    """In the same query as the rows: the latest message's status (`last_message_status`),
+    the family's latest words (`latest_text`) and the id of the latest escalation, which
+    `attach_escalations` turns into the escalation once the rows are read."""
     from eskalering.models import Escalation
     from meldinger.models import Message
 
@@ -27,23 +29,40 @@ def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
     latest_inbound = TimelineEntry.objects.filter(
         inquiry=OuterRef("pk"), kind__in=INBOUND_KINDS
     ).order_by("-at", "-pk")
+    latest_escalation = Escalation.objects.filter(inquiry=OuterRef("pk")).order_by(
+        "-created_at", "-pk"
+    )
     return qs.annotate(
         last_message_status_value=Subquery(latest_message.values("status")[:1]),
         latest_text_value=Subquery(latest_inbound.values("text")[:1]),
-    ).prefetch_related(
-        Prefetch(
-            "escalations",
-            queryset=Escalation.objects.select_related("doctor").order_by("-created_at", "-pk"),
-            to_attr="escalations_latest_first",
-        )
+        latest_escalation_id=Subquery(latest_escalation.values("pk")[:1]),
     )
+
+
+def attach_escalations(inquiries: Iterable[Inquiry]) -> list[Inquiry]:
+    """Give rows read through `with_escalations` their latest escalation (for the queue's
+    `escalation` field and the actions offered): one query for all of them, none when no row
+    has one. Cheaper than a prefetch of every escalation, which also cost a query when there
+    were none (the usual open queue)."""
+    from eskalering.models import Escalation
+
+    rows = list(inquiries)
+    wanted = [row.latest_escalation_id for row in rows if row.latest_escalation_id]  # type: ignore[attr-defined]
+    found = (
+        {e.pk: e for e in Escalation.objects.select_related("doctor").filter(pk__in=wanted)}
+        if wanted
+        else {}
+    )
+    for row in rows:
+        row.latest_escalation = found.get(row.latest_escalation_id)  # type: ignore[attr-defined]
+    return rows
 
 
 def as_new(inquiry: Inquiry) -> Inquiry:
     """A just-created inquiry with what `with_escalations` would annotate, known without
     asking: no escalation, no message, and no words from the family yet (a service that
     stores some sets `latest_text_value` after)."""
-    inquiry.escalations_latest_first = []  # type: ignore[attr-defined]
+    inquiry.latest_escalation = None  # type: ignore[attr-defined]
     inquiry.last_message_status_value = None  # type: ignore[attr-defined]
     inquiry.latest_text_value = ""  # type: ignore[attr-defined]
     return inquiry
@@ -95,7 +114,8 @@ def queue(
     patient: int | None = None,
     open_only: bool = False,
 ) -> QuerySet[Inquiry]:
-    """The user's inquiries in queue order, filtered as `GET /api/inquiries/` allows."""
+    """The user's inquiries in queue order, filtered as `GET /api/inquiries/` allows (the
+    rows read go through `attach_escalations`)."""
     qs = inquiries_for(user)
     if section_id is not None:
         qs = qs.filter(section_id=section_id)
@@ -127,7 +147,7 @@ def queue(
 
 def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
     """A section's open inquiries for the live queue's snapshot."""
-    return list(
+    return attach_escalations(
         with_escalations(Inquiry.objects.filter(section_id=section_id))
         .exclude(status=Status.CLOSED)
         .select_related("patient", "contact", "claimed_by")
@@ -155,10 +175,11 @@ def open_counts_by_urgency() -> dict[str, int]:
 
 
 def inquiry_detail(*, user: Any, inquiry_id: int) -> Inquiry:
-    return (
+    inquiry = (
         with_escalations(inquiries_for(user))
         .prefetch_related(
             Prefetch("entries", queryset=TimelineEntry.objects.select_related("author"))
         )
         .get(pk=inquiry_id)
     )
+    return attach_escalations([inquiry])[0]

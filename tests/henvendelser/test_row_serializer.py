@@ -6,6 +6,8 @@ instance (an event) and from the queue's annotated query (a list)."""
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from eskalering import services as escalations
 from meldinger.services import Composed, queue_message
@@ -15,7 +17,13 @@ from core.models import UserProfile
 from henvendelser import selectors
 from henvendelser.models import Inquiry
 from henvendelser.serializers import InquiryRowSerializer
-from tests.factories import ContactFactory, InquiryFactory, PatientFactory, UserFactory
+from tests.factories import (
+    ContactFactory,
+    InquiryFactory,
+    PatientFactory,
+    SectionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,8 +102,10 @@ def test_the_hand_built_row_is_drfs_row_for_an_event(rows):
 
 
 def test_the_hand_built_row_is_drfs_row_in_the_queue_list(rows, section):
-    listed = selectors.with_escalations(Inquiry.objects.filter(section=section)).select_related(
-        "patient", "contact", "claimed_by"
+    listed = selectors.attach_escalations(
+        selectors.with_escalations(Inquiry.objects.filter(section=section)).select_related(
+            "patient", "contact", "claimed_by"
+        )
     )
     assert len(listed) == len(rows)
     for inquiry in listed:
@@ -112,3 +122,40 @@ def test_the_inquiry_page_has_the_row_and_its_own_fields(rows, coordinator):
         page = InquiryDetailSerializer(fresh, context={"user": coordinator}).data
         assert {"entries", "actions", "clinical_hidden", "doctor_answer"} <= set(page), name
         assert {k: page[k] for k in generic(fresh)} == generic(fresh), name
+
+
+def statements_for(client, path):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(queries.captured_queries), response.json()
+
+
+def test_the_queue_costs_the_same_few_statements_however_many_rows_of_every_kind(
+    rows, section, coordinator, api_as
+):
+    """No statement per row: the token with its user, roles and sections; the rows with their
+    latest text and message status; their escalations (only when a row has one); the audit
+    record. Each row's escalation is the one an event of the same inquiry shows."""
+    count, body = statements_for(api_as(coordinator), "/api/inquiries/?open=true")
+    assert count == 4
+    assert body["count"] == len(rows) - 1  # all but the closed one
+    for row in body["results"]:
+        fresh = InquiryRowSerializer(Inquiry.objects.get(pk=row["id"])).data
+        assert row["escalation"] == fresh["escalation"], row["summary"]
+    states = sorted(row["escalation"]["state"] for row in body["results"] if row["escalation"])
+    assert states == ["acknowledged", "answered", "open"]
+
+    elsewhere = SectionFactory()
+    InquiryFactory(section=elsewhere)
+    reader = UserFactory(role="coordinator", sections=[elsewhere])
+    count, body = statements_for(api_as(reader), "/api/inquiries/?open=true")
+    assert (count, body["count"]) == (3, 1)  # no escalation: none asked for
+
+
+def test_the_inquiry_page_shows_its_latest_escalation(rows, api_as, coordinator):
+    for state in ("open", "acknowledged", "answered"):
+        inquiry = rows[f"escalation {state}"]
+        page = api_as(coordinator).get(f"/api/inquiries/{inquiry.pk}/").json()
+        assert page["escalation"]["state"] == state
+        assert ("escalate" in page["actions"]) == (state == "answered")
