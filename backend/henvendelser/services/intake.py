@@ -8,12 +8,14 @@ two retries racing each other, records the event once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from core import sql
 from core.models import Section
 from core.realtime import lock_section
 from triage.alarm import screen_with_active_rules
@@ -48,10 +50,22 @@ class IntakeResult:
     duplicate: bool
 
 
+@functools.cache
+def _section_by_number(vendor: str) -> tuple[str, sql.Reader]:
+    columns, reader = sql.select_list(Section, "s")
+    statement = f"SELECT {columns} FROM {sql.table(Section)} s "  # noqa: S608 (names from core.sql)
+    return statement + f"WHERE s.{sql.column(Section, 'phone_number')} = %s", reader
+
+
 def section_for_number(to_phone: str) -> Section:
     """The section whose Twilio number was called or texted. Falls back to the first section,
-    so a message to a number nobody configured is still kept, never dropped."""
-    section = Section.objects.filter(phone_number=to_phone).first()
+    so a message to a number nobody configured is still kept, never dropped. (Every webhook
+    asks: one statement of fixed shape, core.sql.)"""
+    statement, reader = _section_by_number(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [to_phone])
+        row = cursor.fetchone()
+    section = None if row is None else reader.instance(row)
     if section is None:
         section = Section.objects.order_by("pk").first()
         if section is None:
