@@ -8,14 +8,17 @@ the channel layer is down the broadcast is lost, and clients repair that by aski
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
+import os
+import threading
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -90,7 +93,7 @@ def broadcast(group: str, event: dict[str, Any], text: str) -> None:
         return
     message = {"type": "queue.event", "event": event, "text": text}
     try:
-        async_to_sync(layer.group_send)(group, message)
+        _group_send(layer, group, message)
     except Exception:  # the channel layer being down must never fail a committed write
         logger.warning(
             "broadcast to %s failed for seq %s; clients will resync",
@@ -98,6 +101,64 @@ def broadcast(group: str, event: dict[str, Any], text: str) -> None:
             event.get("seq"),
             exc_info=True,
         )
+
+
+# How long a broadcast from outside an event loop may take before it is given up (and the
+# clients resync).
+SEND_TIMEOUT_SECONDS = 10.0
+
+
+class _SendingLoop:
+    """One event loop in a thread of its own, for broadcasts from code that has no event loop
+    of its own to borrow (a Celery worker, a management command).
+
+    `async_to_sync` there makes a new event loop for every call, and the Redis channel layer a
+    new connection pool per loop: 6.4 ms of CPU per event on this machine, against 0.8 ms on a
+    loop that stays. Under Daphne a request's thread borrows the server's loop, and an
+    in-memory layer is tied to the loop that made it: both keep `async_to_sync`. Made on first
+    use in each process (a forked worker makes its own)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        threading.Thread(target=self.loop.run_forever, name="broadcasts", daemon=True).start()
+
+    def run(self, coroutine: Any) -> None:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            future.result(timeout=SEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+
+_sending_loop: _SendingLoop | None = None
+_sending_loop_lock = threading.Lock()
+
+
+def _own_loop() -> _SendingLoop:
+    global _sending_loop
+    with _sending_loop_lock:
+        if _sending_loop is None or _sending_loop.pid != os.getpid():
+            _sending_loop = _SendingLoop()
+        return _sending_loop
+
+
+def _borrows_a_server_loop() -> bool:
+    """Whether this thread runs inside `sync_to_async` of this process's event loop (Daphne),
+    the case in which `async_to_sync` hands the coroutine to that loop (asgiref's own test)."""
+    local = SyncToAsync.threadlocal
+    return (
+        getattr(local, "main_event_loop_pid", None) == os.getpid()
+        and getattr(local, "main_event_loop", None) is not None
+    )
+
+
+def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
+    if isinstance(layer, InMemoryChannelLayer) or _borrows_a_server_loop():
+        async_to_sync(layer.group_send)(group, message)
+    else:
+        _own_loop().run(layer.group_send(group, message))
 
 
 def events_since(section_id: int, since: int) -> list[dict[str, Any]] | None:
