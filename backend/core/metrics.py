@@ -70,6 +70,7 @@ def _lines() -> list[str]:
 
     from henvendelser import selectors
     from henvendelser.models import InboundText
+    from henvendelser.services.inbox import still_tried
 
     out = [
         "# HELP kontaktpunkt_request_seconds Time to answer an HTTP request (this process).",
@@ -104,7 +105,7 @@ def _lines() -> list[str]:
     ]
     by_status = Message.objects.values("status").annotate(n=Count("pk")).order_by("status")
     out += [f'kontaktpunkt_messages{{status="{row["status"]}"}} {row["n"]}' for row in by_status]
-    tried = Q(failures__lt=settings.INBOX_MAX_ATTEMPTS)
+    tried = still_tried()  # the inbox's own rule; the rest waiting are set aside
     waiting = InboundText.objects.filter(processed_at__isnull=True).aggregate(
         n=Count("pk", filter=tried),
         oldest=Min("received_at", filter=tried),

@@ -55,9 +55,8 @@ class Reader:
 
 def select_list(model: type[Model], alias: str) -> tuple[str, Reader]:
     """`alias.col, ...` for every concrete field of `model`, and the Reader for such rows."""
-    fields = list(model._meta.concrete_fields)
-    columns = ", ".join(f"{alias}.{quote(str(f.column))}" for f in fields)
-    return columns, Reader(model, alias)
+    reader = Reader(model, alias)
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in reader.fields), reader
 
 
 def db_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
