@@ -52,6 +52,13 @@ class PlanExists(DomainError):
     status = 409
 
 
+class NotSetAside(DomainError):
+    """A text the workers still try: it reaches the queue on its own."""
+
+    code = "not_set_aside"
+    status = 409
+
+
 class InvalidInput(DomainError):
     code = "validation_error"
     status = 400

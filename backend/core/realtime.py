@@ -103,6 +103,26 @@ def broadcast(group: str, event: dict[str, Any], text: str) -> None:
         )
 
 
+def notify(section_id: int, type: str) -> None:
+    """After commit, tell the section's open queues that something outside the event log
+    changed (`{"type": type}`, no seq and no patient data): a page that shows it fetches it
+    through the API, which checks access and audits. A page that missed a notice (its socket
+    was down) fetches again with its next snapshot."""
+    text = json.dumps({"type": type})
+    group = queue_group(section_id)
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            _group_send(layer, group, {"type": "queue.notice", "text": text})
+        except Exception:
+            logger.warning("notice %s to %s failed", type, group, exc_info=True)
+
+    transaction.on_commit(send, robust=True)
+
+
 # How long a broadcast from outside an event loop may take before it is given up (and the
 # clients resync).
 SEND_TIMEOUT_SECONDS = 10.0

@@ -23,8 +23,20 @@ from core.models import Section
 from core.schema import paginated
 
 from . import selectors, services
-from .models import Category, Channel, Contact, Grade, Inquiry, Language, Patient, Relation, Status
+from .models import (
+    Category,
+    Channel,
+    Contact,
+    Grade,
+    InboundText,
+    Inquiry,
+    Language,
+    Patient,
+    Relation,
+    Status,
+)
 from .serializers import InquiryDetailSerializer, InquiryRowSerializer
+from .services import inbox
 from .validators import normalise_phone, validate_national_id
 
 
@@ -515,3 +527,61 @@ class InquiryCloseApi(APIView):
             resolution=data["resolution"],
         )
         return _detail_response(request, pk)
+
+
+# --- Texts the inbox set aside ---------------------------------------------------------------
+
+
+class SetAsideTextSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InboundText
+        fields = ["id", "section", "received_at", "from_phone", "body", "num_media", "failures"]
+        read_only_fields = fields
+
+
+class SetAsideTextsApi(APIView):
+    """`GET /api/inbox/set-aside/?section=`: texts the workers gave up on after
+    INBOX_MAX_ATTEMPTS failures, oldest first, for the coordinators to read and take in."""
+
+    schema_responses = {"GET": paginated(SetAsideTextSerializer, "SetAsideTextPage")}
+    permission_classes = [access.permission(Action.WORK_INQUIRY)]
+
+    class FilterSerializer(serializers.Serializer):
+        section = id_field(required=False)
+
+    def get(self, request: Request) -> Response:
+        filters = validated(
+            self.FilterSerializer,
+            {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
+        )
+        wanted = [filters["section"]] if "section" in filters else access.sections(request.user)
+        for section_id in wanted:
+            access.require(request.user, Action.WORK_INQUIRY, section_id)
+        texts = [text for section_id in wanted for text in inbox.set_aside_in(section_id)]
+        paginator = Pagination()
+        page: list[InboundText] = paginator.paginate_queryset(texts, request, view=self) or []
+        audit.record_reads(
+            user=request.user,
+            action="inbound_text.list",
+            objects=page,
+            patient_of=lambda text: None,  # not known until taken in (the audit names the inquiry)
+            section_of=lambda text: text.section_id,
+        )
+        return paginator.get_paginated_response(SetAsideTextSerializer(page, many=True).data)
+
+
+class SetAsideTakeInApi(APIView):
+    """`POST /api/inbox/set-aside/{id}/take-in/`: the text in the queue as a new inquiry, once."""
+
+    schema_responses = {"POST": {"200": InquiryDetailSerializer}}
+    permission_classes = [access.permission(Action.WORK_INQUIRY)]
+
+    def post(self, request: Request, pk: int) -> Response:
+        validated(StrictInputSerializer, request.data)
+        try:
+            inquiry = inbox.take_in(pk, by=request.user)
+        except InboundText.DoesNotExist:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound() from None
+        return _detail_response(request, inquiry.pk)

@@ -172,6 +172,11 @@ class QueueConsumer(GuardedConsumer):
             rows=[(row.get("id"), row.get("patient"), row.get("section")) for row in rows],
         )
 
+    async def queue_notice(self, message: dict[str, Any]) -> None:
+        """A notice without patient data (realtime.notify): the page fetches what it is about."""
+        if await self.still_allowed():
+            await self.send(text_data=message["text"])
+
     async def presence_update(self, message: dict[str, Any]) -> None:
         if not await self.still_allowed():
             return  # who is looking at what is for the section's staff only

@@ -14,4 +14,10 @@ urlpatterns = [
     path("inquiries/<int:pk>/notes/", api.InquiryNotesApi.as_view(), name="inquiry-notes"),
     path("inquiries/<int:pk>/patient/", api.InquiryPatientApi.as_view(), name="inquiry-patient"),
     path("inquiries/<int:pk>/close/", api.InquiryCloseApi.as_view(), name="inquiry-close"),
+    path("inbox/set-aside/", api.SetAsideTextsApi.as_view(), name="inbox-set-aside"),
+    path(
+        "inbox/set-aside/<int:pk>/take-in/",
+        api.SetAsideTakeInApi.as_view(),
+        name="inbox-take-in",
+    ),
 ]

@@ -26,6 +26,8 @@ TABLE = [
     ("POST", "/api/escalations/{id}/answer/", "D"),
     ("POST", "/api/escalations/{id}/reassign/", "CDL"),
     ("POST", "/api/followups/{id}/cancel/", "CL"),
+    ("GET", "/api/inbox/set-aside/", "CL"),
+    ("POST", "/api/inbox/set-aside/{id}/take-in/", "CL"),
     ("GET", "/api/inquiries/", "CSDL"),
     ("POST", "/api/inquiries/", "CSL"),
     ("GET", "/api/inquiries/{id}/", "CSDL"),

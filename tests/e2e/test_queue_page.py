@@ -1,9 +1,14 @@
 """The coordinator's queue page in Debian's Chromium, against a running Daphne."""
 
+import datetime as dt
+
 import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from henvendelser import services
+from henvendelser.models import InboundText, Inquiry
 from tests.e2e.conftest import login
 from tests.e2e.test_webhook_to_socket import post_signed
 from tests.factories import ALWAYS_OPEN, ContactFactory, PatientFactory, SectionFactory, UserFactory
@@ -120,3 +125,54 @@ def test_another_coordinator_sees_who_has_the_inquiry_open(daphne, browser, coor
     ola.fill("#note-form textarea", "Skriver …")
     expect(page.locator("#queue-body tr.row")).to_contain_text("Ola Hansen skriver")
     context.close()
+
+
+def test_a_text_the_inbox_set_aside_is_shown_to_coordinators_and_taken_in_once(
+    daphne, browser, coordinator_page
+):
+    """A text a bug kept out of the queue: both coordinators see it above the queue; one
+    double-clicks "Legg i køen"; it is one inquiry on both screens, gone from both banners,
+    and so after a reload. The secretary, who cannot take it in, is not shown it."""
+    page, section, _ = coordinator_page
+    patient = PatientFactory(section=section, first_name="Emma", last_name="Johansen")
+    ContactFactory(patient=patient, phone="+4791234567", name="Ingrid Johansen")
+    InboundText.objects.create(
+        message_sid="SMstuck01",
+        section=section,
+        from_phone="+4791234567",
+        body="Emma har 38,5 i feber",
+        received_at=timezone.now() - dt.timedelta(minutes=12),
+        failures=django_settings.INBOX_MAX_ATTEMPTS,
+    )
+    page.reload()
+    banner = page.locator("#set-aside")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Emma har 38,5 i feber")
+    expect(banner).to_contain_text("+4791234567")
+    other = UserFactory(role="coordinator", sections=[section], first_name="Ola")
+    context = browser.new_context(locale="nb-NO")
+    ola = context.new_page()
+    login(ola, daphne.base_url, other.username)
+    expect(ola.locator("#set-aside")).to_contain_text("Emma har 38,5 i feber")
+    secretary = UserFactory(role="secretary", sections=[section])
+    secretary_context = browser.new_context(locale="nb-NO")
+    secretary_page = secretary_context.new_page()
+    login(secretary_page, daphne.base_url, secretary.username)
+    expect(secretary_page.locator("#queue-count")).to_have_text("(0)")
+    expect(secretary_page.locator("#set-aside")).to_have_count(0)
+
+    page.locator("#set-aside button", has_text="Legg i køen").dblclick()
+
+    for screen in (page, ola):
+        expect(screen.locator("#set-aside")).to_be_hidden()
+        row = screen.locator("#queue-body tr.row")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Emma Johansen (Ingrid Johansen)")
+        expect(row).to_contain_text("12 min")
+        expect(row).to_contain_text("Mulig rød")  # the alarm screen ran on taking it in
+    page.reload()
+    expect(page.locator("#queue-body tr.row")).to_have_count(1)
+    expect(page.locator("#set-aside")).to_be_hidden()
+    assert Inquiry.objects.count() == 1
+    context.close()
+    secretary_context.close()

@@ -301,3 +301,43 @@ async def test_an_event_from_a_process_of_the_previous_release_still_reaches_the
     )
     assert await communicator.receive_json_from(timeout=5) == event
     await communicator.disconnect()
+
+
+async def test_the_queue_hears_when_a_text_is_set_aside_and_when_it_is_taken_in(
+    world, settings, monkeypatch
+):
+    """The notice carries no text (the page fetches it through the API, which checks and
+    audits); it comes the moment a worker gives up on a text, and again when it is taken in."""
+    from henvendelser.models import InboundText
+    from henvendelser.services import inbox
+
+    section, coordinator, _ = world
+    settings.INBOX_MAX_ATTEMPTS = 1
+
+    def a_bug(**kwargs):
+        raise ValueError("a bug in intake")
+
+    monkeypatch.setattr(inbox, "record_sms", a_bug)
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, connected, _ = await connect(headers)
+    assert connected
+    await communicator.receive_json_from()  # the snapshot
+    text = await sync_to_async(InboundText.objects.create)(
+        message_sid="SMstuck",
+        section=section,
+        from_phone="+4791234567",
+        body="Emma har 38,5 i feber",
+        received_at=timezone.now(),
+    )
+
+    await sync_to_async(inbox.drain)(section.pk)
+    assert await communicator.receive_json_from(timeout=5) == {"type": "inbox.set_aside"}
+
+    await sync_to_async(inbox.take_in)(text.pk, by=coordinator)
+    created = await communicator.receive_json_from(timeout=5)
+    assert (created["type"], created["inquiry"]["summary"]) == (
+        "inquiry.created",
+        "Emma har 38,5 i feber",
+    )
+    assert await communicator.receive_json_from(timeout=5) == {"type": "inbox.set_aside"}
+    await communicator.disconnect()

@@ -20,7 +20,9 @@ What holds:
   time; a text that fails on its own stays waiting, counted in `failures` (and in /metrics).
   After INBOX_MAX_ATTEMPTS failures it is set aside: kept whole, out of the batches and the
   sweep (so the others go the fast way again), raised as an alert (`kontaktpunkt_inbox_set_
-  aside`), and put back with `manage.py inbox_retry` once the cause is fixed.
+  aside`), shown to the section's coordinators above their queue (a family's words must not
+  wait on a fix), and put back with `manage.py inbox_retry` once the cause is fixed, or taken
+  into the queue by a coordinator by hand (`take_in`).
 """
 
 from __future__ import annotations
@@ -28,21 +30,30 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from core import sql
+from core import access, audit, sql
+from core.access import Action
+from core.exceptions import NotSetAside
 from core.models import Section
-from core.realtime import lock_section
+from core.realtime import lock_section, notify
+from triage.alarm import screen_with_active_rules
 
-from ..models import InboundText, TimelineEntry
+from ..models import Channel, InboundText, Inquiry, TimelineEntry
+from .inquiries import log_inquiry
 from .intake import record_sms
 
 logger = logging.getLogger(__name__)
+
+# The notice a section's queue pages get when its set-aside texts change (realtime.notify).
+SET_ASIDE_CHANGED = "inbox.set_aside"
 
 # How long a queued drain task counts as coming (then the next text queues another).
 PENDING_FLAG_SECONDS = 30
@@ -159,6 +170,63 @@ def set_aside() -> QuerySet[InboundText]:
     )
 
 
+def set_aside_in(section_id: int) -> list[InboundText]:
+    """The section's set-aside texts, oldest first: what its coordinators are shown."""
+    return list(set_aside().filter(section_id=section_id).order_by("received_at", "id"))
+
+
+@transaction.atomic
+def take_in(text_id: int, *, by: Any) -> Inquiry:
+    """A coordinator puts a set-aside text in the queue by hand: a new inquiry from the text's
+    number with the text as its summary, waiting since the text arrived, logged as by hand (the
+    path that failed three times is not tried a fourth). Done once: taking in a text already
+    taken in returns the same inquiry. Raises InboundText.DoesNotExist for a text outside the
+    user's sections, NotSetAside for one the workers still try."""
+    section_id = (
+        InboundText.objects.filter(pk=text_id, section_id__in=access.sections(by))
+        .values_list("section_id", flat=True)
+        .get()
+    )
+    access.require(by, Action.WORK_INQUIRY, section_id)
+    lock_section(section_id)  # the order every writer takes: the section, then its rows
+    text = InboundText.objects.select_for_update().select_related("section").get(pk=text_id)
+    if text.processed_at is not None and text.inquiry_id is not None:
+        return Inquiry.objects.get(pk=text.inquiry_id)
+    if text.processed_at is not None or text.failures < settings.INBOX_MAX_ATTEMPTS:
+        raise NotSetAside(_("Denne meldingen er på vei inn i køen av seg selv."))
+    inquiry = log_inquiry(
+        by=by,
+        channel=Channel.SMS,
+        section=text.section,
+        caller_phone=text.from_phone,
+        summary=text.body,
+        now=text.received_at,
+        alarm_terms=_screened(text),
+    )
+    text.inquiry = inquiry
+    _done([text], timezone.now())
+    audit.record(
+        user=by,
+        action="inbound_text.take_in",
+        obj=text,
+        patient_id=inquiry.patient_id,
+        section_id=section_id,
+        detail={"inquiry": inquiry.pk},
+    )
+    notify(section_id, SET_ASIDE_CHANGED)
+    return inquiry
+
+
+def _screened(text: InboundText) -> list[str]:
+    """The alarm screen, if it runs: the bug that set the text aside may be in it, and the
+    coordinator taking the text in has just read it."""
+    try:
+        return screen_with_active_rules(text.body)
+    except Exception:
+        logger.exception("alarm screen failed on inbound text %s taken in by hand", text.pk)
+        return []
+
+
 def _waiting(section_id: int, limit: int) -> list[InboundText]:
     return list(
         InboundText.objects.filter(still_tried(), section_id=section_id).order_by(
@@ -237,6 +305,7 @@ def _drain_one_at_a_time(section_id: int, limit: int) -> int:
                     text_id,
                     settings.INBOX_MAX_ATTEMPTS,
                 )
+                notify(section_id, SET_ASIDE_CHANGED)  # the coordinators see it now
     return taken
 
 
@@ -277,6 +346,7 @@ def retry_set_aside(section_id: int | None = None) -> int:
         count = texts.update(failures=0)
         for section in sections:
             transaction.on_commit(functools.partial(hand_over, section))
+            notify(section, SET_ASIDE_CHANGED)
     return count
 
 

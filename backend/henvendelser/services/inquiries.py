@@ -42,9 +42,11 @@ def log_inquiry(
     summary: str = "",
     category: str = "",
     now: dt.datetime | None = None,
+    alarm_terms: list[str] | None = None,
 ) -> Inquiry:
     """A call or visit logged by hand. The patient, if given, decides the section; a caller's
-    number that belongs to the patient's contact links the contact."""
+    number that belongs to the patient's contact links the contact. `alarm_terms` (a family's
+    words screened already) put it at the top of the queue as a possible emergency."""
     now = now_or(now)
     if patient is not None and patient.section_id != section.pk:
         raise InvalidInput(
@@ -76,6 +78,8 @@ def log_inquiry(
         identification=identification,
         summary=summary,
         category=category,
+        alarm=bool(alarm_terms),
+        alarm_terms=sorted(set(alarm_terms or [])),
         created_at=now,
         updated_at=now,
     )

@@ -39,6 +39,8 @@ export function connect(handlers, path) {
         return;
       }
       if (data.type === "presence") { if (handlers.onPresence) handlers.onPresence(data); return; }
+      // A notice (no seq, no patient data): something the page fetches through the API changed.
+      if (data.type === "inbox.set_aside") { if (handlers.onNotice) handlers.onNotice(data); return; }
       if (handlers.ignoreGaps && data.type !== "error" && data.type !== "pong") {
         handlers.onEvent(data);
         return;

@@ -2,7 +2,7 @@
  * waiting), filters "Mine / Ufordelte / Alle", search by name or number, the newest text as a
  * preview, an unread count in the tab title and an optional sound on a new red. */
 import {
-  ME, api, cap, clearError, deadline, el, errorBoxFor, label, onSubmitOnce, waited, who,
+  ME, api, cap, clearError, deadline, el, errorBoxFor, label, onSubmitOnce, once, waited, when, who,
 } from "./common.js";
 import { connect } from "./live.js";
 import { patientPicker } from "./patients.js";
@@ -120,13 +120,59 @@ function showTitle() {
 
 document.addEventListener("visibilitychange", () => { if (!document.hidden) { unread = 0; showTitle(); } });
 
+/* Texts the inbox set aside after failing to put them on an inquiry: a family's words, shown
+ * above the queue to those who may take them in. Fetched when the socket (re)connects and when
+ * the server says the list changed, never on a timer (a timer would keep the session alive). */
+const setAside = document.getElementById("set-aside");
+
+function loadSetAside() {
+  if (!setAside) return;
+  const section = document.body.dataset.section;
+  api("GET", "/api/inbox/set-aside/" + (section ? "?section=" + encodeURIComponent(section) : ""))
+    .then((page) => showSetAside(page.results || [], page.count || 0))
+    .catch((error) => showSetAsideError(error));
+}
+
+function showSetAside(texts, total) {
+  const list = setAside.querySelector(".set-aside-list");
+  list.textContent = "";
+  setAside.querySelector(".count").textContent = "(" + total + ")";
+  setAside.hidden = !texts.length;
+  texts.forEach((text) => {
+    const item = el("li", "set-aside-text");
+    item.dataset.textId = text.id;
+    item.appendChild(el("div", "meta", "Mottatt " + when(text.received_at) + " fra " + (text.from_phone || "ukjent nummer")));
+    item.appendChild(el("p", "text", text.body || (text.num_media ? "(bilde uten tekst)" : "(tom melding)")));
+    const actions = el("div", "actions");
+    const button = el("button", null, "Legg i køen");
+    button.type = "button";
+    button.addEventListener("click", () => once(button, () =>
+      api("POST", "/api/inbox/set-aside/" + text.id + "/take-in/", {}).then(() => {
+        item.remove();
+        loadSetAside();
+      })));
+    actions.appendChild(button);
+    item.appendChild(actions);
+    list.appendChild(item);
+  });
+}
+
+function showSetAsideError(error) {
+  const list = setAside.querySelector(".set-aside-list");
+  list.textContent = "";
+  list.appendChild(el("li", "error", "Fikk ikke hentet meldingene som ikke kom inn i køen: " + ((error && error.message) || "ukjent feil") + " Last siden på nytt."));
+  setAside.hidden = false;
+}
+
 const live = connect({
   onSnapshot(list) {
     Object.keys(rows).forEach((k) => delete rows[k]);
     list.forEach((inq) => { rows[inq.id] = inq; });
     noticeUrgent();
     render();
+    loadSetAside();
   },
+  onNotice() { loadSetAside(); },
   onEvent(event) {
     if (!event.inquiry) return;
     const before = rows[event.inquiry.id];
