@@ -176,3 +176,39 @@ def test_a_text_the_inbox_set_aside_is_shown_to_coordinators_and_taken_in_once(
     assert Inquiry.objects.count() == 1
     context.close()
     secretary_context.close()
+
+
+def test_on_a_phone_the_secretarys_queue_fits_the_screen_as_cards(daphne, browser):
+    """390 px wide: no sideways scrolling, nothing cut off; each row a card whose cells say
+    which column they are (the table's own headings), the family's latest words included."""
+    section = SectionFactory(opening_hours=ALWAYS_OPEN)
+    secretary = UserFactory(role="secretary", sections=[section])
+    patient = PatientFactory(section=section, first_name="Emma", last_name="Johansen")
+    ContactFactory(patient=patient, phone="+4791234567", name="Ingrid Johansen")
+    services.log_inquiry(
+        by=secretary,
+        channel="phone",
+        section=section,
+        patient=patient,
+        caller_phone="+4791234567",
+        summary="Lurer på når neste blodprøve er, og om vi kan komme litt senere enn avtalt",
+    )
+    context = browser.new_context(
+        locale="nb-NO", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    login(page, daphne.base_url, secretary.username)
+    row = page.locator("#queue-body tr.row")
+    expect(row).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    summary = row.locator("td.summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("litt senere enn avtalt")
+    named = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#queue-body tr.row td'))"
+        ".map((td) => getComputedStyle(td, '::before').content)"
+    )
+    assert named[:2] == ['"Grad"', '"Venter"'] and '"Siste fra familien"' in named
+    box = row.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    context.close()

@@ -13,6 +13,8 @@ const count = document.getElementById("queue-count");
 const search = document.getElementById("queue-search");
 const soundBox = document.getElementById("queue-sound");
 const baseTitle = document.title;
+// Each cell names its column, so a phone-size screen can show a row as a card (app.css).
+const headings = Array.from(document.querySelectorAll(".queue-table thead th")).map((th) => th.textContent);
 let presence = {};
 let view = localStorage.getItem("kp.queue.view") || "all";
 let unread = 0;
@@ -91,6 +93,7 @@ function render() {
     const seen = presence[inq.id];
     if (seen && seen.length) holder.appendChild(el("span", "tag presence", seen.join(", ")));
     tr.appendChild(holder);
+    Array.from(tr.children).forEach((td, i) => { td.dataset.label = headings[i]; });
     body.appendChild(tr);
   });
 }
