@@ -9,11 +9,14 @@ the channel layer is down the broadcast is lost, and clients repair that by aski
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -41,14 +44,15 @@ def lock_section(section_id: int) -> None:
     Section.objects.select_for_update().filter(pk=section_id).values_list("pk").first()
 
 
-def next_seq(section_id: int) -> int:
-    """The section's next event number, in one round trip (UPDATE ... RETURNING, which both
-    PostgreSQL and SQLite 3.35+ speak). The row stays locked until the caller commits."""
+def next_seq(section_id: int, count: int = 1) -> int:
+    """The section's next event number (the last of the next `count`), in one round trip
+    (UPDATE ... RETURNING, which both PostgreSQL and SQLite 3.35+ speak). The row stays locked
+    until the caller commits."""
     table = connection.ops.quote_name(Section._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
-            [section_id],
+            f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",  # noqa: S608
+            [count, section_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -68,21 +72,89 @@ def publish(
     *, section_id: int, type: str, body: dict[str, Any], groups: list[str] | None = None
 ) -> dict[str, Any]:
     """Store an event for the section and broadcast it after commit (to the section's queue,
-    or to `groups`). Returns the event."""
+    or to `groups`). Returns the event (inside `published_together`, numbered when that ends)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() must run inside the service's transaction")
-    seq = next_seq(section_id)
-    event = {"type": type, "seq": seq, **body}
-    # Encoded once here, so a non-serialisable event fails where it was made, and every socket
-    # sends these same bytes instead of encoding the event again.
-    text = json.dumps(event, ensure_ascii=False)
-    event = json.loads(text)
-    Event.objects.create(
-        section_id=section_id, seq=seq, type=type, payload=event, at=timezone.now()
-    )
-    for group in groups if groups is not None else [queue_group(section_id)]:
-        transaction.on_commit(partial(broadcast, group, event, text), robust=True)
-    return event
+    together = _together.get()
+    if together is not None and together.section_id == section_id:
+        if groups is None:
+            return together.add(type, body)
+        together.store()  # what was published before this one is numbered before it
+    return _store(section_id, [(type, body)], groups, last_seq=next_seq(section_id))[0]
+
+
+def _store(
+    section_id: int,
+    events: list[tuple[str, dict[str, Any]]],
+    groups: list[str] | None,
+    *,
+    last_seq: int,
+    into: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Number `events` up to `last_seq`, store them, and broadcast each after commit, in order.
+    `into`: dicts to fill with the events (given out before they were numbered)."""
+    first = last_seq - len(events) + 1
+    now = timezone.now()
+    rows, sent = [], []
+    for offset, (type, body) in enumerate(events):
+        # Encoded once here, so a non-serialisable event fails in the transaction that made
+        # it, and every socket sends these same bytes instead of encoding the event again.
+        text = json.dumps({"type": type, "seq": first + offset, **body}, ensure_ascii=False)
+        event = json.loads(text)
+        if into is not None:
+            into[offset].update(event)
+            event = into[offset]
+        rows.append(
+            Event(section_id=section_id, seq=first + offset, type=type, payload=event, at=now)
+        )
+        sent.append((event, text))
+    if len(rows) == 1:
+        rows[0].save()
+    else:
+        Event.objects.bulk_create(rows)
+    for event, text in sent:
+        for group in groups if groups is not None else [queue_group(section_id)]:
+            transaction.on_commit(partial(broadcast, group, event, text), robust=True)
+    return [event for event, _ in sent]
+
+
+class _Together:
+    def __init__(self, section_id: int) -> None:
+        self.section_id = section_id
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.handed_out: list[dict[str, Any]] = []
+
+    def add(self, type: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.events.append((type, body))
+        self.handed_out.append({})
+        return self.handed_out[-1]
+
+    def store(self) -> None:
+        if self.events:
+            last = next_seq(self.section_id, len(self.events))
+            _store(self.section_id, self.events, None, last_seq=last, into=self.handed_out)
+        self.events, self.handed_out = [], []
+
+
+_together: contextvars.ContextVar[_Together | None] = contextvars.ContextVar(
+    "events_together", default=None
+)
+
+
+@contextlib.contextmanager
+def published_together(section_id: int) -> Iterator[None]:
+    """Inside the caller's transaction: the section's events published in the block are
+    numbered in one UPDATE and stored in one INSERT when it ends (each still its own event,
+    in order, broadcast after commit). Used where one transaction publishes many (the inbox
+    drain); the event bodies are built when published, as without it. An error in the block
+    stores none of them (the transaction rolls back anyway)."""
+    together = _Together(section_id)
+    token = _together.set(together)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    together.store()
 
 
 def broadcast(group: str, event: dict[str, Any], text: str) -> None:

@@ -106,10 +106,16 @@ def screen(text: str, temperature: TemperatureAlarm) -> list[str]:
 
 def screen_with_active_rules(text: str) -> list[str]:
     """`screen` with the temperature thresholds of the rule set in force."""
+    return screen_all_with_active_rules([text])[0]
+
+
+def screen_all_with_active_rules(texts: list[str]) -> list[list[str]]:
+    """`screen_with_active_rules` for many texts, reading the rule set in force once."""
     from .rulesets import active_ruleset
 
     ruleset = active_ruleset()
-    return screen(text, _alarm_for(ruleset.pk, ruleset.version, ruleset.data))
+    alarm = _alarm_for(ruleset.pk, ruleset.version, ruleset.data)
+    return [screen(text, alarm) for text in texts]
 
 
 _ALARM_CACHE: dict[tuple[int, str], TemperatureAlarm] = {}

@@ -17,6 +17,8 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
 
+from core import realtime
+from core.models import AuditEvent, Event
 from henvendelser import tasks
 from henvendelser.models import InboundText, Inquiry, TimelineEntry
 from henvendelser.services import inbox, receive_sms
@@ -24,6 +26,7 @@ from henvendelser.tasks import drain_inbox
 from tests.core.test_metrics import sample, scrape
 from tests.henvendelser.test_webhook_sms import PATH, sms
 from tests.processes import at_once
+from triage.rulesets import active_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -200,6 +203,46 @@ def test_one_drain_takes_every_waiting_text_in_the_order_they_came(
     assert emma.summary == "Emma har feber"
     assert emma.created_at == start
     assert not InboundText.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_a_batch_tells_the_queue_each_text_in_order_and_audits_each_in_few_statements(
+    twilio_post, section, handed_over, django_assert_max_num_queries
+):
+    """A batch numbers its events and writes its audit records together (core.realtime,
+    core.audit): the queue still hears of every text, in the order they came, numbered without
+    a gap, with the row as it was after that text; and each text has its audit record."""
+    texts = [
+        ("+4791234567", "Emma har feber"),
+        ("+4790000002", "Kan vi flytte timen?"),
+        ("+4791234567", "Nå 39,1"),
+    ]
+    for n, (sender, body) in enumerate(texts):
+        twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
+    before = realtime.current_seq(section.pk)
+    active_ruleset()  # the rules in force exist before the drain, as in any running service
+    # A few statements per batch, at most five per text (ten before texts were batched).
+    with django_assert_max_num_queries(10 + 5 * len(texts)):
+        assert inbox.drain(section.pk) == 3
+    events = list(Event.objects.filter(section=section, seq__gt=before).order_by("seq"))
+    assert [e.seq for e in events] == [before + 1, before + 2, before + 3]
+    shown = [
+        (e.type, e.payload["inquiry"]["caller_phone"], e.payload["inquiry"]["latest_text"])
+        for e in events
+    ]
+    assert shown == [
+        ("inquiry.created", "+4791234567", "Emma har feber"),
+        ("inquiry.created", "+4790000002", "Kan vi flytte timen?"),
+        ("inquiry.updated", "+4791234567", "Nå 39,1"),
+    ]
+    assert events[0].payload["inquiry"]["alarm"] is True  # "feber": screened with the batch
+    emma = Inquiry.objects.get(caller_phone="+4791234567")
+    assert (emma.alarm, emma.alarm_terms) == (True, ["fever", "temperature_value"])
+    records = AuditEvent.objects.filter(action="inquiry.sms_in").order_by("pk")
+    assert [r.object_id for r in records] == [
+        str(emma.pk),
+        str(Inquiry.objects.get(caller_phone="+4790000002").pk),
+        str(emma.pk),
+    ]
 
 
 def test_a_text_that_fails_does_not_hold_up_the_others(

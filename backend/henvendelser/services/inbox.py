@@ -43,8 +43,8 @@ from core import access, audit, sql
 from core.access import Action
 from core.exceptions import NotSetAside
 from core.models import Section
-from core.realtime import lock_section, notify
-from triage.alarm import screen_with_active_rules
+from core.realtime import lock_section, notify, published_together
+from triage.alarm import screen_all_with_active_rules, screen_with_active_rules
 
 from ..models import Channel, InboundText, Inquiry, TimelineEntry
 from .inquiries import log_inquiry
@@ -243,7 +243,7 @@ def _done(texts: list[InboundText], now: dt.datetime) -> None:
     InboundText.objects.bulk_update(texts, ["processed_at", "body", "inquiry"])
 
 
-def _put_on_inquiry(text: InboundText) -> None:
+def _put_on_inquiry(text: InboundText, screened: list[str] | None = None) -> None:
     result = record_sms(
         section=text.section,
         message_sid=text.message_sid,
@@ -251,6 +251,7 @@ def _put_on_inquiry(text: InboundText) -> None:
         body=text.body,
         num_media=text.num_media,
         now=text.received_at,
+        screened=screened,
     )
     text.inquiry = result.inquiry
 
@@ -260,9 +261,13 @@ def _drain_batch(section_id: int, limit: int) -> int:
         section = Section.objects.get(pk=section_id)
         lock_section(section_id)
         texts = _waiting(section_id, limit)
-        for text in texts:
-            text.section = section
-            _put_on_inquiry(text)
+        # The alarm screen for the whole batch, with one read of the rules in force.
+        screened = screen_all_with_active_rules([text.body for text in texts]) if texts else []
+        # Every text's audit record and queue event written together at the end of the batch.
+        with audit.recorded_together(), published_together(section_id):
+            for text, terms in zip(texts, screened, strict=True):
+                text.section = section
+                _put_on_inquiry(text, terms)
         if texts:
             _done(texts, timezone.now())
     return len(texts)

@@ -21,7 +21,7 @@ from core.realtime import lock_section
 from triage.alarm import screen_with_active_rules
 
 from .. import lifecycle
-from ..events import INQUIRY_CREATED, INQUIRY_UPDATED
+from ..events import INQUIRY_CREATED, INQUIRY_UPDATED, publish_inquiry_event
 from ..models import (
     Call,
     Channel,
@@ -87,11 +87,25 @@ def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Co
     return None, None, Identification.UNKNOWN
 
 
+def _first_entry(inquiry: Inquiry, channel: str, now: dt.datetime) -> TimelineEntry:
+    """The first entry of an inquiry that arrived by itself (not yet stored)."""
+    return TimelineEntry(inquiry=inquiry, kind=EntryKind.CREATED, at=now, data={"channel": channel})
+
+
 def join_or_start_inquiry(
-    *, section: Section, phone: str, channel: str, summary: str, now: dt.datetime
+    *,
+    section: Section,
+    phone: str,
+    channel: str,
+    summary: str,
+    now: dt.datetime,
+    alarm_terms: list[str] | None = None,
+    created_entry: bool = True,
 ) -> tuple[Inquiry, bool]:
-    """The caller's open inquiry (re-opened if it was answered), or a new one.
-    The caller must hold the section lock, so two messages cannot both start one."""
+    """The caller's open inquiry (re-opened if it was answered), or a new one, inserted with
+    `alarm_terms` flagged already and (unless `created_entry` is False: the caller stores it)
+    its first timeline entry. The caller must hold the section lock, so two messages cannot
+    both start one."""
     existing = (
         Inquiry.objects.select_for_update(of=("self",))
         .filter(section=section, caller_phone=phone)
@@ -121,10 +135,13 @@ def join_or_start_inquiry(
         caller_name=contact.name if contact else "",
         identification=identification,
         summary=summary,
+        alarm=bool(alarm_terms),
+        alarm_terms=sorted(set(alarm_terms or [])),
         created_at=now,
         updated_at=now,
     )
-    add_entry(inquiry=inquiry, kind=EntryKind.CREATED, at=now, data={"channel": channel})
+    if created_entry:
+        _first_entry(inquiry, channel, now).save()
     return as_new(inquiry), True
 
 
@@ -139,13 +156,18 @@ def flag_alarm(inquiry: Inquiry, text: str, alarm_terms: list[str] | None = None
     return alarm_terms
 
 
-def _audit_and_publish(inquiry: Inquiry, *, action: str, created: bool, now: dt.datetime) -> None:
+def _audit_and_publish(
+    inquiry: Inquiry, *, action: str, created: bool, now: dt.datetime, stored: bool = False
+) -> None:
     """What every inquiry that arrives by itself ends with: the audit record (no user: the
-    family) and the queue's event."""
+    family) and the queue's event. `stored`: the row in the database already holds every
+    field as it is (an inquiry just created whole), so it is not written again."""
     audit_inquiry(user=None, action=action, inquiry=inquiry)
-    touch_and_publish(
-        inquiry=inquiry, event_type=INQUIRY_CREATED if created else INQUIRY_UPDATED, now=now
-    )
+    event_type = INQUIRY_CREATED if created else INQUIRY_UPDATED
+    if stored:
+        publish_inquiry_event(inquiry=inquiry, type=event_type)
+    else:
+        touch_and_publish(inquiry=inquiry, event_type=event_type, now=now)
 
 
 def record_sms(
@@ -160,25 +182,33 @@ def record_sms(
 ) -> IntakeResult:
     """Put a text on the sender's open inquiry, or start one. The caller holds the section
     lock inside its transaction; a second text with the same MessageSid raises IntegrityError
-    (the timeline's unique external_id)."""
+    (the timeline's unique external_id). A new inquiry is inserted whole (alarm included) with
+    its two entries in one INSERT, and not updated after."""
+    alarm_terms = screened if screened is not None else screen_with_active_rules(body)
     inquiry, created = join_or_start_inquiry(
         section=section,
         phone=from_phone,
         channel=Channel.SMS,
         summary=body[:SUMMARY_FROM_SMS_CHARS],
         now=now,
+        alarm_terms=alarm_terms,
+        created_entry=False,
     )
-    alarm_terms = flag_alarm(inquiry, body, screened)
-    add_entry(
-        inquiry=inquiry,
-        kind=EntryKind.SMS_IN,
-        at=now,
-        text=body,
-        data={"num_media": num_media, "alarm_terms": alarm_terms},
-        external_id=message_sid,
+    flag_alarm(inquiry, body, alarm_terms)
+    entries = [_first_entry(inquiry, Channel.SMS, now)] if created else []
+    entries.append(
+        TimelineEntry(
+            inquiry=inquiry,
+            kind=EntryKind.SMS_IN,
+            at=now,
+            text=body,
+            data={"num_media": num_media, "alarm_terms": alarm_terms},
+            external_id=message_sid,
+        )
     )
+    TimelineEntry.objects.bulk_create(entries)
     inquiry.latest_text_value = body  # type: ignore[attr-defined]  # the newest inbound
-    _audit_and_publish(inquiry, action="inquiry.sms_in", created=created, now=now)
+    _audit_and_publish(inquiry, action="inquiry.sms_in", created=created, now=now, stored=created)
     return IntakeResult(inquiry=inquiry, created=created, duplicate=False)
 
 
