@@ -92,6 +92,12 @@ async def measure(bases: list[str], to: str, token: str) -> dict[str, Any]:
 
     from_receipt = [(wall - received) * 1000 for _n, wall, received in got]
     from_send = [(wall - sent_at[n]) * 1000 for n, wall, _received in got if n in sent_at]
+    # Where the time went: until the worker stored the event (the inbox and the drain, up to
+    # just before its commit), and from there to the screen (commit, channel layer, Daphne,
+    # the client). Event.at is stamped when the event is stored.
+    stored = await _stored_at()
+    until_stored = [(stored[n] - received) * 1000 for n, _w, received in got if n in stored]
+    to_screen = [(wall - stored[n]) * 1000 for n, wall, _received in got if n in stored]
     return {
         "clients": CLIENTS,
         "rate_per_second": RATE,
@@ -102,7 +108,21 @@ async def measure(bases: list[str], to: str, token: str) -> dict[str, Any]:
         "duplicates": len(got) - len({(n, i) for i, (n, *_r) in enumerate(got)}),
         "from_receipt_ms": _spread(from_receipt),
         "from_send_ms": _spread(from_send),
+        "receipt_to_stored_ms": _spread(until_stored),
+        "stored_to_frame_ms": _spread(to_screen),
     }
+
+
+async def _stored_at() -> dict[int, float]:
+    from asgiref.sync import sync_to_async
+
+    from core.models import Event
+
+    def read() -> dict[int, float]:
+        rows = Event.objects.filter(type="inquiry.created").values_list("payload", "at")
+        return {int(p["inquiry"]["summary"].split()[-1]): at.timestamp() for p, at in rows}
+
+    return await sync_to_async(read)()
 
 
 def _spread(samples: list[float]) -> dict[str, float]:
@@ -130,7 +150,11 @@ def run(servers: int = 1) -> dict[str, Any]:
         f"{servers} Daphne, {CLIENTS} screens, {RATE:.0f} texts/s for {SECONDS:.0f} s: "
         f"{result['frames_delivered']}/{result['frames_expected']} frames; webhook receipt -> "
         f"frame p50 {receipt['p50']:.0f} ms, p99 {receipt['p99']:.0f} ms (target < 50 ms); "
-        f"from the client's send p99 {send['p99']:.0f} ms"
+        f"from the client's send p99 {send['p99']:.0f} ms; receipt -> stored by the worker "
+        f"p50 {result['receipt_to_stored_ms']['p50']:.0f} / p99 "
+        f"{result['receipt_to_stored_ms']['p99']:.0f} ms, stored -> frame p50 "
+        f"{result['stored_to_frame_ms']['p50']:.0f} / "
+        f"p99 {result['stored_to_frame_ms']['p99']:.0f} ms"
     )
     return harness.report(
         f"realtime-{servers}", summary, {"servers": servers, **result, "machine": harness.machine()}
