@@ -24,6 +24,7 @@ PLAN = [
     ("realtime-1", "benchmarks.realtime", {"BENCH_SERVERS": "1", "BENCH_RT_RATE": "20"}),
     ("realtime-2", "benchmarks.realtime", {"BENCH_SERVERS": "2", "BENCH_RT_RATE": "50"}),
     ("queue-read", "benchmarks.queue_read", {}),
+    ("audit-read", "benchmarks.audit_read", {}),
     ("flood", "benchmarks.flood", {}),
     ("peer", "benchmarks.versus_peer", {}),
     ("inprocess", "benchmarks.inprocess", {}),
