@@ -24,6 +24,7 @@ from henvendelser.models import InboundText, Inquiry, TimelineEntry
 from henvendelser.services import inbox, receive_sms
 from henvendelser.tasks import drain_inbox
 from tests.core.test_metrics import sample, scrape
+from tests.factories import ContactFactory, InquiryFactory, PatientFactory
 from tests.henvendelser.test_webhook_sms import PATH, sms
 from tests.processes import at_once
 from triage.rulesets import active_ruleset
@@ -220,8 +221,8 @@ def test_a_batch_tells_the_queue_each_text_in_order_and_audits_each_in_few_state
         twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
     before = realtime.current_seq(section.pk)
     active_ruleset()  # the rules in force exist before the drain, as in any running service
-    # A few statements per batch, at most five per text (ten before texts were batched).
-    with django_assert_max_num_queries(10 + 5 * len(texts)):
+    # A few statements per batch, at most three per text (ten before texts were batched).
+    with django_assert_max_num_queries(12 + 3 * len(texts)):
         assert inbox.drain(section.pk) == 3
     events = list(Event.objects.filter(section=section, seq__gt=before).order_by("seq"))
     assert [e.seq for e in events] == [before + 1, before + 2, before + 3]
@@ -243,6 +244,53 @@ def test_a_batch_tells_the_queue_each_text_in_order_and_audits_each_in_few_state
         str(Inquiry.objects.get(caller_phone="+4790000002").pk),
         str(emma.pk),
     ]
+
+
+def test_a_batch_identifies_parents_and_joins_open_inquiries_from_lookups_made_once(
+    twilio_post, section, coordinator, handed_over, django_assert_max_num_queries
+):
+    """The numbers' open inquiries and contacts are read once for a batch (intake.Callers):
+    a known parent's first text starts an inquiry on the child, her second joins it, and a
+    family whose inquiry was answered re-opens it, with its holder and status on the queue."""
+    emma = PatientFactory(section=section, first_name="Emma", last_name="Johansen")
+    mother = ContactFactory(patient=emma, phone="+4791234567", name="Ingrid Johansen")
+    answered = InquiryFactory(
+        section=section, caller_phone="+4790000002", status="answered", claimed_by=coordinator
+    )
+    texts = [
+        ("+4791234567", "Emma har feber"),
+        ("+4790000002", "Takk! Ett spørsmål til"),
+        ("+4791234567", "Nå 39,1"),
+    ]
+    for n, (sender, body) in enumerate(texts):
+        twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
+    active_ruleset()
+    before = realtime.current_seq(section.pk)
+    # One statement per batch for the numbers, and few per text (4 to 6 before).
+    with django_assert_max_num_queries(12 + 3 * len(texts)):
+        assert inbox.drain(section.pk) == 3
+
+    started = Inquiry.objects.get(caller_phone="+4791234567")
+    assert (started.patient, started.contact, started.identification) == (
+        emma,
+        mother,
+        "identified",
+    )
+    assert texts_of("+4791234567") == ["Emma har feber", "Nå 39,1"]
+    answered.refresh_from_db()
+    assert (answered.status, answered.claimed_by) == ("in_progress", coordinator)
+    assert texts_of("+4790000002") == ["Takk! Ett spørsmål til"]
+    rows = [
+        e.payload["inquiry"]
+        for e in Event.objects.filter(section=section, seq__gt=before).order_by("seq")
+    ]
+    assert [(r["id"], r["status"], r["latest_text"]) for r in rows] == [
+        (started.pk, "new", "Emma har feber"),
+        (answered.pk, "in_progress", "Takk! Ett spørsmål til"),
+        (started.pk, "new", "Nå 39,1"),
+    ]
+    assert rows[0]["patient_name"] == "Emma Johansen"
+    assert rows[1]["claimed_by"]["id"] == coordinator.pk
 
 
 def test_a_text_that_fails_does_not_hold_up_the_others(

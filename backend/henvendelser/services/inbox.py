@@ -48,7 +48,7 @@ from triage.alarm import screen_all_with_active_rules, screen_with_active_rules
 
 from ..models import Channel, InboundText, Inquiry, TimelineEntry
 from .inquiries import log_inquiry
-from .intake import record_sms
+from .intake import Callers, record_sms
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +243,9 @@ def _done(texts: list[InboundText], now: dt.datetime) -> None:
     InboundText.objects.bulk_update(texts, ["processed_at", "body", "inquiry"])
 
 
-def _put_on_inquiry(text: InboundText, screened: list[str] | None = None) -> None:
+def _put_on_inquiry(
+    text: InboundText, screened: list[str] | None = None, callers: Callers | None = None
+) -> None:
     result = record_sms(
         section=text.section,
         message_sid=text.message_sid,
@@ -252,6 +254,7 @@ def _put_on_inquiry(text: InboundText, screened: list[str] | None = None) -> Non
         num_media=text.num_media,
         now=text.received_at,
         screened=screened,
+        callers=callers,
     )
     text.inquiry = result.inquiry
 
@@ -263,11 +266,13 @@ def _drain_batch(section_id: int, limit: int) -> int:
         texts = _waiting(section_id, limit)
         # The alarm screen for the whole batch, with one read of the rules in force.
         screened = screen_all_with_active_rules([text.body for text in texts]) if texts else []
+        # The numbers' open inquiries and contacts, read once for the batch.
+        callers = Callers(section, [text.from_phone for text in texts]) if texts else None
         # Every text's audit record and queue event written together at the end of the batch.
         with audit.recorded_together(), published_together(section_id):
             for text, terms in zip(texts, screened, strict=True):
                 text.section = section
-                _put_on_inquiry(text, terms)
+                _put_on_inquiry(text, terms, callers)
         if texts:
             _done(texts, timezone.now())
     return len(texts)

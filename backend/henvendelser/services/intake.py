@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -33,7 +34,7 @@ from ..models import (
     Status,
     TimelineEntry,
 )
-from ..selectors import as_new
+from ..selectors import as_new, attach_escalations, with_escalations
 from ..validators import safe_recording_url
 from ._common import add_entry, audit_inquiry, now_or, touch_and_publish
 
@@ -76,8 +77,15 @@ def section_for_number(to_phone: str) -> Section:
 
 def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Contact | None, str]:
     contacts = list(
-        Contact.objects.filter(phone=phone, patient__section=section).select_related("patient")
+        Contact.objects.filter(phone=phone, patient__section=section)
+        .select_related("patient")
+        .order_by("pk")
     )
+    return _identified(contacts)
+
+
+def _identified(contacts: list[Contact]) -> tuple[Patient | None, Contact | None, str]:
+    """Who a number is, from the section's contacts with that number."""
     patients = {contact.patient_id for contact in contacts}
     if len(patients) == 1:
         return contacts[0].patient, contacts[0], Identification.IDENTIFIED
@@ -85,6 +93,42 @@ def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Co
         # A parent of two children in treatment: the coordinator picks the child.
         return None, None, Identification.AMBIGUOUS
     return None, None, Identification.UNKNOWN
+
+
+class Callers:
+    """What intake looks up about the numbers of a batch of texts, read once for the batch
+    while the section lock is held: each number's open inquiry (row-locked, with what its queue
+    row shows) and the section's contacts with that number. An inquiry started during the
+    batch is remembered, so the number's next text joins it. Two statements for the batch
+    instead of two per text."""
+
+    def __init__(self, section: Section, phones: Iterable[str]) -> None:
+        wanted = sorted({phone for phone in phones if phone})
+        opened = with_escalations(
+            Inquiry.objects.select_for_update(of=("self",))
+            .select_related("patient", "contact", "claimed_by")
+            .filter(section=section, caller_phone__in=wanted)
+            .exclude(status=Status.CLOSED)
+        ).order_by("caller_phone", "-created_at", "-pk")
+        self._open: dict[str, Inquiry] = {}
+        for inquiry in attach_escalations(opened):
+            self._open.setdefault(inquiry.caller_phone, inquiry)  # the newest per number
+        self._contacts: dict[str, list[Contact]] = {}
+        for contact in (
+            Contact.objects.filter(phone__in=wanted, patient__section=section)
+            .select_related("patient")
+            .order_by("pk")
+        ):
+            self._contacts.setdefault(contact.phone, []).append(contact)
+
+    def open_inquiry(self, phone: str) -> Inquiry | None:
+        return self._open.get(phone)
+
+    def identify(self, phone: str) -> tuple[Patient | None, Contact | None, str]:
+        return _identified(self._contacts.get(phone, []))
+
+    def started(self, inquiry: Inquiry) -> None:
+        self._open[inquiry.caller_phone] = inquiry
 
 
 def _first_entry(inquiry: Inquiry, channel: str, now: dt.datetime) -> TimelineEntry:
@@ -101,18 +145,22 @@ def join_or_start_inquiry(
     now: dt.datetime,
     alarm_terms: list[str] | None = None,
     created_entry: bool = True,
+    callers: Callers | None = None,
 ) -> tuple[Inquiry, bool]:
     """The caller's open inquiry (re-opened if it was answered), or a new one, inserted with
     `alarm_terms` flagged already and (unless `created_entry` is False: the caller stores it)
-    its first timeline entry. The caller must hold the section lock, so two messages cannot
-    both start one."""
-    existing = (
-        Inquiry.objects.select_for_update(of=("self",))
-        .filter(section=section, caller_phone=phone)
-        .exclude(status=Status.CLOSED)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    its first timeline entry; `callers` has the number looked up already (a batch). The caller
+    must hold the section lock, so two messages cannot both start one."""
+    if callers is not None:
+        existing = callers.open_inquiry(phone)
+    else:
+        existing = (
+            Inquiry.objects.select_for_update(of=("self",))
+            .filter(section=section, caller_phone=phone)
+            .exclude(status=Status.CLOSED)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
     if existing is not None and phone:
         if existing.status == Status.ANSWERED:
             action = "reopen_claimed" if existing.claimed_by_id else "reopen_unclaimed"
@@ -125,7 +173,10 @@ def join_or_start_inquiry(
                 data={"from": old, "to": existing.status, "reason": "new_inbound"},
             )
         return existing, False
-    patient, contact, identification = identify_caller(section=section, phone=phone)
+    if callers is not None:
+        patient, contact, identification = callers.identify(phone)
+    else:
+        patient, contact, identification = identify_caller(section=section, phone=phone)
     inquiry = Inquiry.objects.create(
         section=section,
         channel=channel,
@@ -142,7 +193,10 @@ def join_or_start_inquiry(
     )
     if created_entry:
         _first_entry(inquiry, channel, now).save()
-    return as_new(inquiry), True
+    as_new(inquiry)
+    if callers is not None:
+        callers.started(inquiry)
+    return inquiry, True
 
 
 def flag_alarm(inquiry: Inquiry, text: str, alarm_terms: list[str] | None = None) -> list[str]:
@@ -179,6 +233,7 @@ def record_sms(
     num_media: int,
     now: dt.datetime,
     screened: list[str] | None = None,
+    callers: Callers | None = None,
 ) -> IntakeResult:
     """Put a text on the sender's open inquiry, or start one. The caller holds the section
     lock inside its transaction; a second text with the same MessageSid raises IntegrityError
@@ -193,6 +248,7 @@ def record_sms(
         now=now,
         alarm_terms=alarm_terms,
         created_entry=False,
+        callers=callers,
     )
     flag_alarm(inquiry, body, alarm_terms)
     entries = [_first_entry(inquiry, Channel.SMS, now)] if created else []
