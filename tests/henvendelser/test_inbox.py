@@ -206,6 +206,15 @@ def test_one_drain_takes_every_waiting_text_in_the_order_they_came(
     assert not InboundText.objects.filter(processed_at__isnull=True).exists()
 
 
+def waiting_to_drain(twilio_post, section, texts):
+    """`texts` (sender, body) stored by the webhook and waiting for a drain; the section's event
+    number before it. The rules in force exist already, as in any running service."""
+    for n, (sender, body) in enumerate(texts):
+        twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
+    active_ruleset()
+    return realtime.current_seq(section.pk)
+
+
 def test_a_batch_tells_the_queue_each_text_in_order_and_audits_each_in_few_statements(
     twilio_post, section, handed_over, django_assert_max_num_queries
 ):
@@ -217,10 +226,7 @@ def test_a_batch_tells_the_queue_each_text_in_order_and_audits_each_in_few_state
         ("+4790000002", "Kan vi flytte timen?"),
         ("+4791234567", "Nå 39,1"),
     ]
-    for n, (sender, body) in enumerate(texts):
-        twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
-    before = realtime.current_seq(section.pk)
-    active_ruleset()  # the rules in force exist before the drain, as in any running service
+    before = waiting_to_drain(twilio_post, section, texts)
     # A few statements per batch, at most three per text (ten before texts were batched).
     with django_assert_max_num_queries(12 + 3 * len(texts)):
         assert inbox.drain(section.pk) == 3
@@ -262,10 +268,7 @@ def test_a_batch_identifies_parents_and_joins_open_inquiries_from_lookups_made_o
         ("+4790000002", "Takk! Ett spørsmål til"),
         ("+4791234567", "Nå 39,1"),
     ]
-    for n, (sender, body) in enumerate(texts):
-        twilio_post(PATH, sms(section, sid=f"SM{n:032d}", body=body, sender=sender))
-    active_ruleset()
-    before = realtime.current_seq(section.pk)
+    before = waiting_to_drain(twilio_post, section, texts)
     # One statement per batch for the numbers, and few per text (4 to 6 before).
     with django_assert_max_num_queries(12 + 3 * len(texts)):
         assert inbox.drain(section.pk) == 3
