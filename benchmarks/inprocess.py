@@ -4,6 +4,8 @@ Part of `make bench` (benchmarks/run.py); runs alone with `python -m benchmarks.
   intake    signed SMS webhooks through Django's full request path (signature check, the inbox
             insert), each drained onto its inquiry right after in this process as in `make run`
             (section lock, timeline entry, audit record, stored event); per second;
+  drain     texts waiting in the inbox put on their inquiries by one drain, in batches (a
+            worker's cost per text under load);
   queue     `GET /api/inquiries/?open=true` with N open inquiries (one page of 50), p50/p95;
   snapshot  building the websocket snapshot of a section's open queue (up to 500 rows);
   send      the outbox sending queued messages one after another, as one worker does: lease,
@@ -20,6 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
@@ -46,6 +49,7 @@ app.conf.task_always_eager = True
 N_INTAKE = int(os.environ.get("BENCH_INTAKE", "500"))
 N_OPEN = int(os.environ.get("BENCH_OPEN", "2000"))
 N_SEND = int(os.environ.get("BENCH_SEND", "300"))
+N_DRAIN = int(os.environ.get("BENCH_DRAIN", "300"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "50"))
 TOKEN = "bench-token"  # noqa: S105
 
@@ -117,7 +121,9 @@ def run() -> list[tuple[str, str, str]]:
         )
     )
 
-    InquiryFactory.create_batch(N_OPEN - N_INTAKE, section=section)
+    rows.append(bench_drain(section))
+
+    InquiryFactory.create_batch(N_OPEN - N_INTAKE - N_DRAIN, section=section)
     token = Token.objects.create(user=coordinator)
     api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
     samples = []
@@ -149,6 +155,39 @@ def run() -> list[tuple[str, str, str]]:
     )
     rows.append(bench_send(section))
     return rows
+
+
+def bench_drain(section: Any) -> tuple[str, str, str]:
+    """Texts waiting in the inbox (as while a worker was busy), new numbers each, put on their
+    inquiries by one drain in batches of INBOX_BATCH: a worker's cost per text under load."""
+    import uuid
+
+    from django.utils import timezone
+
+    from henvendelser.models import InboundText
+    from henvendelser.services import inbox
+
+    now = timezone.now()
+    InboundText.objects.bulk_create(
+        InboundText(
+            message_sid=f"SM{uuid.uuid4().hex}",
+            section=section,
+            from_phone=f"+4792{i:06d}",
+            to_phone=section.phone_number,
+            body=f"Spørsmål om timen {i}",
+            received_at=now,
+        )
+        for i in range(N_DRAIN)
+    )
+    start, cpu = time.perf_counter(), time.process_time()
+    taken = inbox.drain(section.pk)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert taken == N_DRAIN, taken
+    return (
+        "drain",
+        f"{N_DRAIN} waiting texts, new numbers, batches of {settings.INBOX_BATCH}",
+        f"{elapsed / N_DRAIN * 1000:.2f} ms a text ({cpu / N_DRAIN * 1000:.2f} ms of CPU)",
+    )
 
 
 def bench_send(section: object) -> tuple[str, str, str]:
