@@ -554,10 +554,11 @@ class SetAsideTextsApi(APIView):
             self.FilterSerializer,
             {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
         )
-        wanted = [filters["section"]] if "section" in filters else access.sections(request.user)
-        for section_id in wanted:
-            access.require(request.user, Action.WORK_INQUIRY, section_id)
-        texts = [text for section_id in wanted for text in inbox.set_aside_in(section_id)]
+        if "section" in filters:
+            access.require(request.user, Action.WORK_INQUIRY, filters["section"])
+            texts = inbox.set_aside_in([filters["section"]])
+        else:
+            texts = inbox.set_aside_in(access.sections(request.user))
         paginator = Pagination()
         page: list[InboundText] = paginator.paginate_queryset(texts, request, view=self) or []
         audit.record_reads(

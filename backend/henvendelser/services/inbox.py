@@ -170,9 +170,9 @@ def set_aside() -> QuerySet[InboundText]:
     )
 
 
-def set_aside_in(section_id: int) -> list[InboundText]:
-    """The section's set-aside texts, oldest first: what its coordinators are shown."""
-    return list(set_aside().filter(section_id=section_id).order_by("received_at", "id"))
+def set_aside_in(section_ids: list[int]) -> list[InboundText]:
+    """The sections' set-aside texts, oldest first: what their coordinators are shown."""
+    return list(set_aside().filter(section_id__in=section_ids).order_by("received_at", "id"))
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from core import sql
@@ -75,13 +76,22 @@ def section_for_number(to_phone: str) -> Section:
     return section
 
 
-def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Contact | None, str]:
-    contacts = list(
-        Contact.objects.filter(phone=phone, patient__section=section)
-        .select_related("patient")
-        .order_by("pk")
+def _section_contacts(section: Section) -> QuerySet[Contact]:
+    """The contacts of the section's patients, with the patient, in a stable order."""
+    return Contact.objects.filter(patient__section=section).select_related("patient").order_by("pk")
+
+
+def _open_inquiries(section: Section) -> QuerySet[Inquiry]:
+    """The section's open inquiries, row-locked (the caller holds the section lock)."""
+    return (
+        Inquiry.objects.select_for_update(of=("self",))
+        .filter(section=section)
+        .exclude(status=Status.CLOSED)
     )
-    return _identified(contacts)
+
+
+def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Contact | None, str]:
+    return _identified(list(_section_contacts(section).filter(phone=phone)))
 
 
 def _identified(contacts: list[Contact]) -> tuple[Patient | None, Contact | None, str]:
@@ -105,20 +115,15 @@ class Callers:
     def __init__(self, section: Section, phones: Iterable[str]) -> None:
         wanted = sorted({phone for phone in phones if phone})
         opened = with_escalations(
-            Inquiry.objects.select_for_update(of=("self",))
+            _open_inquiries(section)
             .select_related("patient", "contact", "claimed_by")
-            .filter(section=section, caller_phone__in=wanted)
-            .exclude(status=Status.CLOSED)
+            .filter(caller_phone__in=wanted)
         ).order_by("caller_phone", "-created_at", "-pk")
         self._open: dict[str, Inquiry] = {}
         for inquiry in attach_escalations(opened):
             self._open.setdefault(inquiry.caller_phone, inquiry)  # the newest per number
         self._contacts: dict[str, list[Contact]] = {}
-        for contact in (
-            Contact.objects.filter(phone__in=wanted, patient__section=section)
-            .select_related("patient")
-            .order_by("pk")
-        ):
+        for contact in _section_contacts(section).filter(phone__in=wanted):
             self._contacts.setdefault(contact.phone, []).append(contact)
 
     def open_inquiry(self, phone: str) -> Inquiry | None:
@@ -155,9 +160,8 @@ def join_or_start_inquiry(
         existing = callers.open_inquiry(phone)
     else:
         existing = (
-            Inquiry.objects.select_for_update(of=("self",))
-            .filter(section=section, caller_phone=phone)
-            .exclude(status=Status.CLOSED)
+            _open_inquiries(section)
+            .filter(caller_phone=phone)
             .order_by("-created_at", "-pk")
             .first()
         )
@@ -250,7 +254,8 @@ def record_sms(
         created_entry=False,
         callers=callers,
     )
-    flag_alarm(inquiry, body, alarm_terms)
+    if not created:  # a new one was inserted with its alarm flags
+        flag_alarm(inquiry, body, alarm_terms)
     entries = [_first_entry(inquiry, Channel.SMS, now)] if created else []
     entries.append(
         TimelineEntry(
