@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -205,6 +206,27 @@ def signed_sms(base_url: str, n: int, to: str, body: str, sender: str | None = N
         "Content-Type": "application/x-www-form-urlencoded",
     }
     return url, urlencode(params).encode(), headers
+
+
+def copy_rows(
+    table: str, columns: str, lines: Iterable[str], *, vacuum: bool = False, chunk: int = 50_000
+) -> None:
+    """Rows into `table` with PostgreSQL's COPY (tab-separated `lines`, each ending in a
+    newline), sent in chunks of `chunk` lines; then ANALYZE (with VACUUM: the state autovacuum
+    leaves a table that is written all day)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            buffer: list[str] = []
+            for line in lines:
+                buffer.append(line)
+                if len(buffer) == chunk:
+                    copy.write("".join(buffer))
+                    buffer = []
+            copy.write("".join(buffer))
+        cursor.execute(f"{'VACUUM ' if vacuum else ''}ANALYZE {table}")
 
 
 def percentile(samples: list[float], p: float) -> float:
