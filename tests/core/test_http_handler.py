@@ -1,0 +1,125 @@
+"""HTTP through the ASGI application Daphne serves (`config.asgi`, `config.handler`): every
+middleware still has its say, the request's origin reaches the audit log, files stream, and a
+request crosses between the event loop and its thread three times, not once per middleware."""
+
+import json
+
+import pytest
+from asgiref import sync
+from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+
+from core.models import AuditEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def request(path, method="GET", body=b"", headers=()):
+    from config.asgi import application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [
+            (b"host", b"localhost"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": body})
+    start = await communicator.receive_output(timeout=10)
+    content = b""
+    while True:
+        part = await communicator.receive_output(timeout=10)
+        content += part.get("body", b"")
+        if not part.get("more_body"):
+            break
+    await communicator.wait(timeout=10)
+    return start["status"], dict(start["headers"]), content
+
+
+async def test_a_page_gets_every_middleware_from_the_outermost_to_the_innermost():
+    status, headers, body = await request("/login/")
+
+    assert status == 200
+    assert b"default-src 'self'" in headers[b"Content-Security-Policy"]  # ours, outermost
+    assert headers[b"X-Frame-Options"] == b"DENY"  # Django's, innermost
+    assert headers[b"Content-Language"] == b"nb"
+    assert b"csrftoken=" in headers[b"Set-Cookie"]
+    assert b"Logg inn" in body
+
+
+async def test_an_api_write_is_stored_and_audited_with_its_origin():
+    from rest_framework.authtoken.models import Token
+
+    from henvendelser.models import Inquiry
+    from tests.factories import ALWAYS_OPEN, SectionFactory, UserFactory
+
+    section = await database_sync_to_async(SectionFactory)(opening_hours=ALWAYS_OPEN)
+    user = await database_sync_to_async(UserFactory)(role="coordinator", sections=[section])
+    token = await database_sync_to_async(Token.objects.create)(user=user)
+    payload = {"section": section.pk, "channel": "phone", "caller_phone": "+4791234567"}
+
+    status, headers, body = await request(
+        "/api/inquiries/",
+        method="POST",
+        body=json.dumps(payload).encode(),
+        headers=[
+            (b"authorization", f"Token {token.key}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+    )
+
+    assert status == 201, body
+    assert headers[b"Cache-Control"] == b"no-store"
+    inquiry = await Inquiry.objects.aget(pk=json.loads(body)["id"])
+    assert inquiry.caller_phone == "+4791234567"
+    record = await AuditEvent.objects.aget(action="inquiry.create", object_id=str(inquiry.pk))
+    assert (record.channel, record.ip) == ("api", "127.0.0.1")
+
+
+async def test_an_unknown_api_path_answers_in_json():
+    status, _, body = await request("/api/no-such-thing/")
+
+    assert status == 404
+    assert json.loads(body)["error"]["code"] == "not_found"
+
+
+async def test_a_static_file_streams_whole():
+    status, headers, body = await request("/static/web/app.css")
+
+    assert status == 200
+    assert headers[b"Content-Type"].startswith(b"text/css")
+    assert int(headers[b"Content-Length"]) == len(body) > 0
+
+
+async def test_a_request_crosses_to_its_thread_three_times_and_never_back(monkeypatch):
+    crossings = {"to_thread": 0, "to_loop": 0}
+    to_thread, to_loop = sync.SyncToAsync.__call__, sync.AsyncToSync.__call__
+
+    async def counted_to_thread(self, *args, **kwargs):
+        crossings["to_thread"] += 1
+        return await to_thread(self, *args, **kwargs)
+
+    def counted_to_loop(self, *args, **kwargs):
+        crossings["to_loop"] += 1
+        return to_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted_to_thread)
+    monkeypatch.setattr(sync.AsyncToSync, "__call__", counted_to_loop)
+
+    status, _, _ = await request("/login/")
+
+    assert status == 200
+    # request_started, the middleware chain with the view, and closing the response; Django's
+    # own handler took nine, and one back to the loop, for the same page
+    assert crossings == {"to_thread": 3, "to_loop": 0}
