@@ -3,6 +3,8 @@ group, send a snapshot, forward events, answer resync, relay presence."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 from urllib.parse import parse_qs
@@ -11,6 +13,7 @@ from channels.db import database_sync_to_async
 
 from core import access, audit, realtime
 from core.access import Action
+from core.fanout import fanout
 from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
 
 from . import selectors
@@ -77,11 +80,21 @@ class _Row:
         self.section_id = row.get("section")
 
 
+# The close code for a socket whose group could no longer be read (the page reconnects).
+CLOSE_GROUP_LOST = 1011
+
+
 class QueueConsumer(GuardedConsumer):
+    """One screen on a section's queue. The section's group messages (events, notices,
+    presence) reach it through the process's one relay for the group (core.fanout) into an
+    outbox of its own, sent by a task of its own, one at a time and in order; the snapshot and
+    a resync's events hold the same lock, so a live event never goes out between them."""
+
     action = Action.READ_QUEUE
     section_id: int
     group: str
     presence: dict[str, Any] | None = None
+    _sender: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -97,11 +110,15 @@ class QueueConsumer(GuardedConsumer):
         self.ip = (self.scope.get("client") or [None])[0]
         self.section_id = section_id
         self.group = realtime.queue_group(section_id)
-        # Join before the snapshot, so nothing committed in between is missed.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        await self.start_guard()
-        await self.send_json(await _snapshot(user, section_id, self.ip))
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._sending = asyncio.Lock()
+        async with self._sending:  # what arrives meanwhile waits for the snapshot
+            # Join before the snapshot, so nothing committed in between is missed.
+            await fanout.join(self.channel_layer, self.group, self)
+            self._sender = asyncio.get_running_loop().create_task(self._send_from_outbox())
+            await self.accept()
+            await self.start_guard()
+            await self.send_json(await _snapshot(user, section_id, self.ip))
         await self.channel_layer.group_send(
             self.group, {"type": "presence.hello", "reply_to": self.channel_name}
         )
@@ -112,9 +129,42 @@ class QueueConsumer(GuardedConsumer):
         if self.presence is not None:
             self.presence = {**self.presence, "state": "gone"}
             await self._broadcast_presence()
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await fanout.leave(self.channel_layer, self.group, self)
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
         await self.stop_guard()
         await audit.pushed_reads.flush()
+
+    # --- the group's messages, from the relay ---
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        self._outbox.put_nowait(message)
+
+    def relay_failed(self) -> None:
+        # After what the relay handed on already: the page reconnects to a snapshot.
+        self._outbox.put_nowait({"type": "relay.lost"})
+
+    async def relay_lost(self, message: dict[str, Any]) -> None:
+        self._ended = True
+        await self.close(code=CLOSE_GROUP_LOST)
+
+    async def _send_from_outbox(self) -> None:
+        while True:
+            message = await self._outbox.get()
+            try:
+                async with self._sending:
+                    await self.dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A screen that silently stopped getting events would be the worst failure:
+                # end it, and the page reconnects to a snapshot.
+                logger.exception("sending %s to a queue socket failed", message.get("type"))
+                self._ended = True
+                await self.close(code=CLOSE_GROUP_LOST)
+                return
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
@@ -134,12 +184,13 @@ class QueueConsumer(GuardedConsumer):
         if not isinstance(since, int) or since < 0:
             await self.send_json({"type": "error", "code": "invalid_since"})
             return
-        events = await _events_since(self.user, self.section_id, since, self.ip)
-        if events is None:
-            await self.send_json(await _snapshot(self.user, self.section_id, self.ip))
-            return
-        for event in events:
-            await self.send_json(event)
+        async with self._sending:  # live events wait until the missed ones are sent
+            events = await _events_since(self.user, self.section_id, since, self.ip)
+            if events is None:
+                await self.send_json(await _snapshot(self.user, self.section_id, self.ip))
+                return
+            for event in events:
+                await self.send_json(event)
 
     async def _presence(self, content: dict[str, Any]) -> None:
         inquiry = content.get("inquiry")

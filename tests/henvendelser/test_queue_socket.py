@@ -341,3 +341,119 @@ async def test_the_queue_hears_when_a_text_is_set_aside_and_when_it_is_taken_in(
     )
     assert await communicator.receive_json_from(timeout=5) == {"type": "inbox.set_aside"}
     await communicator.disconnect()
+
+
+# --- one place in the group per process (core.fanout) ---
+
+
+async def group_size(layer, group):
+    """How many members the channel layer holds for `group`."""
+    if hasattr(layer, "groups"):  # the in-memory layer
+        return len(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))
+    return await connection.zcard(layer._group_key(group))
+
+
+async def test_screens_in_one_process_take_one_place_in_the_group_and_each_gets_every_event(
+    world,
+):
+    from channels.layers import get_channel_layer
+
+    section, coordinator, coordinator2 = world
+    group = realtime.queue_group(section.pk)
+    layer = get_channel_layer()
+    screens = []
+    for user in (coordinator, coordinator2, coordinator):
+        screen, connected, _ = await connect(await sync_to_async(token_headers)(user))
+        assert connected
+        await screen.receive_json_from()  # snapshot
+        screens.append(screen)
+    # One copy of each event per process, not one per screen.
+    assert await group_size(layer, group) == 1
+
+    inquiry = await sync_to_async(services.log_inquiry)(
+        by=coordinator, channel="phone", section=section, caller_phone="+4791234567"
+    )
+    for screen in screens:
+        event = await screen.receive_json_from(timeout=5)
+        assert (event["type"], event["inquiry"]["id"]) == ("inquiry.created", inquiry.pk)
+
+    await screens[0].disconnect()
+    assert await group_size(layer, group) == 1  # the others still listen
+    await sync_to_async(services.claim_inquiry)(inquiry_id=inquiry.pk, by=coordinator2)
+    for screen in screens[1:]:
+        assert (await screen.receive_json_from(timeout=5))["type"] == "inquiry.claimed"
+    for screen in screens[1:]:
+        await screen.disconnect()
+    assert await group_size(layer, group) == 0  # the last one out leaves the group
+
+
+async def test_a_live_event_waits_until_a_resync_has_sent_what_was_missed(world, monkeypatch):
+    """The client applies events in seq order and asks again at a gap: a live event sent in
+    the middle of a resync's events would set it asking again and again."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from henvendelser import consumers
+
+    section, coordinator, _ = world
+    screen, _, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    seen = (await screen.receive_json_from())["seq"]
+    missed = [{"type": "inquiry.updated", "seq": seen + k, "inquiry": {"id": k}} for k in (1, 2)]
+    live = {"type": "inquiry.updated", "seq": seen + 3, "inquiry": {"id": 3}}
+    reading, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow_events_since(*args):
+        reading.set()
+        await go_on.wait()  # the database is slow today
+        return missed
+
+    monkeypatch.setattr(consumers, "_events_since", slow_events_since)
+    await screen.send_json_to({"type": "resync", "since": seen})
+    await asyncio.wait_for(reading.wait(), 5)
+    await get_channel_layer().group_send(
+        realtime.queue_group(section.pk), {"type": "queue.event", "event": live}
+    )
+    assert await screen.receive_nothing(timeout=0.3)
+    go_on.set()
+
+    frames = [await screen.receive_json_from(timeout=5) for _ in range(3)]
+    assert [frame["seq"] for frame in frames] == [seen + 1, seen + 2, seen + 3]
+    await screen.disconnect()
+
+
+async def test_a_screen_whose_group_cannot_be_read_closes_so_the_page_reconnects(
+    world, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    section, coordinator, _ = world
+    layer = get_channel_layer()
+    screen, _, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    seen = (await screen.receive_json_from())["seq"]
+
+    group = realtime.queue_group(section.pk)
+    before, after = (
+        {"type": "inquiry.updated", "seq": seen + k, "inquiry": {"id": k}} for k in (1, 2)
+    )
+    await layer.group_send(group, {"type": "queue.event", "event": before})
+    assert await screen.receive_json_from(timeout=5) == before  # the relay reads again
+
+    async def layer_gone(*args, **kwargs):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(layer, "receive", layer_gone)
+    # The read under way gets this one; the next read fails.
+    await layer.group_send(group, {"type": "queue.event", "event": after})
+
+    assert await screen.receive_json_from(timeout=5) == after  # what it had is sent first
+    closed = await screen.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 1011}
+    monkeypatch.undo()
+    await screen.disconnect()
+    # The page's next connection finds the group again, from a snapshot.
+    again, connected, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    assert connected
+    assert (await again.receive_json_from())["type"] == "snapshot"
+    await again.disconnect()
