@@ -65,7 +65,9 @@ class _Relay:
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.warning("reading %s failed; its sockets close and reconnect", self.group)
+            logger.warning(
+                "reading %s failed; its sockets close and reconnect", self.group, exc_info=True
+            )
             fanout.forget(self)
             for member in list(self.members):
                 member.relay_failed()

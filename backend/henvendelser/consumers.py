@@ -95,6 +95,15 @@ class QueueConsumer(GuardedConsumer):
     group: str
     presence: dict[str, Any] | None = None
     _sender: asyncio.Task[None] | None = None
+    _relayed = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # However the socket ends (a disconnect, a handler that raised, cancellation), it
+        # leaves the relay: a socket left there would have its outbox filled for good.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._stop_relaying()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -115,6 +124,7 @@ class QueueConsumer(GuardedConsumer):
         async with self._sending:  # what arrives meanwhile waits for the snapshot
             # Join before the snapshot, so nothing committed in between is missed.
             await fanout.join(self.channel_layer, self.group, self)
+            self._relayed = True
             self._sender = asyncio.get_running_loop().create_task(self._send_from_outbox())
             await self.accept()
             await self.start_guard()
@@ -129,13 +139,19 @@ class QueueConsumer(GuardedConsumer):
         if self.presence is not None:
             self.presence = {**self.presence, "state": "gone"}
             await self._broadcast_presence()
-        await fanout.leave(self.channel_layer, self.group, self)
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+        await self._stop_relaying()
         await self.stop_guard()
         await audit.pushed_reads.flush()
+
+    async def _stop_relaying(self) -> None:
+        if self._relayed:
+            self._relayed = False
+            await fanout.leave(self.channel_layer, self.group, self)
+        if self._sender is not None:
+            sender, self._sender = self._sender, None
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
 
     # --- the group's messages, from the relay ---
 
@@ -163,7 +179,8 @@ class QueueConsumer(GuardedConsumer):
                 # end it, and the page reconnects to a snapshot.
                 logger.exception("sending %s to a queue socket failed", message.get("type"))
                 self._ended = True
-                await self.close(code=CLOSE_GROUP_LOST)
+                with contextlib.suppress(Exception):  # the socket may be gone already
+                    await self.close(code=CLOSE_GROUP_LOST)
                 return
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:

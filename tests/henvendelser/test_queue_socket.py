@@ -457,3 +457,29 @@ async def test_a_screen_whose_group_cannot_be_read_closes_so_the_page_reconnects
     assert connected
     assert (await again.receive_json_from())["type"] == "snapshot"
     await again.disconnect()
+
+
+async def test_a_screen_that_fails_leaves_the_relay_so_nothing_piles_up_for_it(world, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from core.fanout import fanout
+    from henvendelser.consumers import QueueConsumer
+
+    section, coordinator, _ = world
+    group = realtime.queue_group(section.pk)
+    layer = get_channel_layer()
+    screen, _, _ = await connect(await sync_to_async(token_headers)(coordinator))
+    await screen.receive_json_from()
+    assert fanout.members(layer, group) == 1
+
+    async def a_bug(self, content):
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(QueueConsumer, "_presence", a_bug)
+    await screen.send_json_to({"type": "presence", "inquiry": None, "state": "viewing"})
+    with pytest.raises(RuntimeError):
+        await screen.wait(timeout=5)  # the socket's application ended with the error
+
+    # Without a disconnect handler run, the socket still left: no outbox fills for it.
+    assert fanout.members(layer, group) == 0
+    assert await group_size(layer, group) == 0
