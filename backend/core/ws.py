@@ -276,11 +276,15 @@ class GuardedConsumer(SafeJsonConsumer):
             self.scope, self.scope["user"].pk, self.action, self.section_id, force=force
         )
         if code is not None:
-            self._ended = True
-            await self.close(code=code)
+            await self.end(code)
             return False
         self._checked_at = now
         return True
+
+    async def end(self, code: int) -> None:
+        """Send nothing more, and close with `code`."""
+        self._ended = True
+        await self.close(code=code)
 
     async def push_event(
         self,
@@ -310,7 +314,6 @@ class GuardedConsumer(SafeJsonConsumer):
     async def access_changed(self, message: dict[str, Any]) -> None:
         """Told by core.signals: a logout ends the socket; anything else is checked now."""
         if message.get("code") == CLOSE_UNAUTHENTICATED:
-            self._ended = True
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.end(CLOSE_UNAUTHENTICATED)
             return
         await self.still_allowed(force=True)

@@ -163,8 +163,7 @@ class QueueConsumer(GuardedConsumer):
         self._outbox.put_nowait({"type": "relay.lost"})
 
     async def relay_lost(self, message: dict[str, Any]) -> None:
-        self._ended = True
-        await self.close(code=CLOSE_GROUP_LOST)
+        await self.end(CLOSE_GROUP_LOST)
 
     async def _send_from_outbox(self) -> None:
         while True:
@@ -178,9 +177,8 @@ class QueueConsumer(GuardedConsumer):
                 # A screen that silently stopped getting events would be the worst failure:
                 # end it, and the page reconnects to a snapshot.
                 logger.exception("sending %s to a queue socket failed", message.get("type"))
-                self._ended = True
                 with contextlib.suppress(Exception):  # the socket may be gone already
-                    await self.close(code=CLOSE_GROUP_LOST)
+                    await self.end(CLOSE_GROUP_LOST)
                 return
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
