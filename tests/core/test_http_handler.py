@@ -123,3 +123,32 @@ async def test_a_request_crosses_to_its_thread_three_times_and_never_back(monkey
     # request_started, the middleware chain with the view, and closing the response; Django's
     # own handler took nine, and one back to the loop, for the same page
     assert crossings == {"to_thread": 3, "to_loop": 0}
+
+
+async def test_requests_at_once_run_in_threads_of_their_own_and_later_ones_reuse_them(
+    monkeypatch,
+):
+    import asyncio
+    import threading
+
+    from config.handler import SyncChainASGIHandler
+
+    both_inside = threading.Barrier(2, timeout=5)
+    threads = []
+    respond = SyncChainASGIHandler.get_response
+
+    def noted(self, request):
+        threads.append(threading.current_thread())  # kept: identity, not a reusable id
+        if len(threads) <= 2:
+            both_inside.wait()  # the first two only get on if they run at the same time
+        return respond(self, request)
+
+    monkeypatch.setattr(SyncChainASGIHandler, "get_response", noted)
+    statuses = await asyncio.gather(request("/login/"), request("/login/"))
+    assert [status for status, _, _ in statuses] == [200, 200]
+    assert len(set(threads)) == 2
+    assert threading.current_thread() not in threads  # never the event loop's
+
+    for _ in range(3):
+        assert (await request("/login/"))[0] == 200
+    assert all(any(t is u for u in threads[:2]) for t in threads[2:])  # no new thread later
