@@ -143,6 +143,9 @@ def _parse_frame(text: str | None) -> Any | None:
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# The socket's group could no longer be read (core.fanout): the page reconnects to a snapshot.
+CLOSE_GROUP_LOST = 1011
+
 # How long an open socket trusts its last look at the user's access before looking again. A
 # logout, a deactivation or a removed membership does not wait for it: they tell the user's
 # sockets at once (access_changed), and the next event or client frame re-checks.

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from core import access, audit, realtime
 from core.access import Action
 from core.fanout import fanout
-from core.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GuardedConsumer
+from core.ws import CLOSE_FORBIDDEN, CLOSE_GROUP_LOST, CLOSE_UNAUTHENTICATED, GuardedConsumer
 
 from . import selectors
 from .events import inquiry_rows
@@ -78,10 +78,6 @@ class _Row:
         self.pk = row.get("id")
         self.patient_id = row.get("patient")
         self.section_id = row.get("section")
-
-
-# The close code for a socket whose group could no longer be read (the page reconnects).
-CLOSE_GROUP_LOST = 1011
 
 
 class QueueConsumer(GuardedConsumer):
