@@ -7,15 +7,26 @@ takes to answer. Where a statement of fixed shape runs on every request (the API
 webhook's section and insert), its text is made once per database here and run with its
 parameters; the rows become model instances the ordinary way (`Model.from_db`). Only quoted
 names from the models go into the text; every value is a parameter.
+
+Reads too varied to write by hand (the queue, with its filters, subqueries and order) are
+*prepared*: the ORM compiles the queryset once per shape, with stand-ins for the values, and
+later reads bind their values to that text (`prepared`).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from django.db import connection
-from django.db.models import Model
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.db import connection, connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable
+
+M = TypeVar("M", bound=Model)
 
 
 def quote(name: str) -> str:
@@ -88,3 +99,135 @@ def _insert_statement(vendor: str, model: type[Model]) -> str:
         f"INSERT INTO {table(model)} ({columns}) "  # noqa: S608 (names from the model)
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(str(model._meta.pk.column))}"
     )
+
+
+# Prepared reads ----------------------------------------------------------------------------
+
+# A value of a prepared read is a number, a text, or a list of them; a list's length, and each
+# value's type, are part of the read's shape.
+Value = int | str
+Values = Sequence[Value | Sequence[Value]]
+
+_STAND_IN_NUMBER = -1_900_000_000  # no key or count is near it
+
+
+def _stand_in(index: int, value: Value) -> Value:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(
+            f"prepared values are numbers or texts, not {type(value).__name__}: a flag "
+            "changes the statement, so it belongs in the key"
+        )
+    return _STAND_IN_NUMBER - index if isinstance(value, int) else f"\x1fkp-value-{index}\x1f"
+
+
+def _flat(values: Values) -> tuple[list[Value], tuple[Any, ...]]:
+    """The values one after another, and their structure (list lengths, types) for the key."""
+    flat: list[Any] = []
+    structure: list[Any] = []
+    for value in values:
+        if isinstance(value, list | tuple):
+            flat.extend(value)
+            structure.append(tuple(type(v).__name__ for v in value))
+        else:
+            flat.append(value)
+            structure.append(type(value).__name__)
+    return flat, tuple(structure)
+
+
+def _unflat(values: Values, flat: list[Value]) -> list[Any]:
+    out: list[Any] = []
+    at = 0
+    for value in values:
+        if isinstance(value, list | tuple):
+            out.append(flat[at : at + len(value)])
+            at += len(value)
+        else:
+            out.append(flat[at])
+            at += 1
+    return out
+
+
+@dataclass(frozen=True)
+class _Statement:
+    queryset: QuerySet[Any] | None  # the stand-ins' queryset (None: it can have no rows)
+    compiler: Any  # the ORM's compiler of it, as it was after compiling
+    sql: str
+    slots: tuple[tuple[bool, Any], ...]  # per parameter: (True, value index) or (False, constant)
+
+
+_statements: dict[Hashable, _Statement] = {}
+
+
+def _prepare(build: Callable[..., QuerySet[Any]], values: Values, using: str) -> _Statement:
+    flat, _ = _flat(values)
+    stand_ins = [_stand_in(i, v) for i, v in enumerate(flat)]
+    queryset = build(*_unflat(values, stand_ins)).using(using)
+    lookups = getattr(queryset, "_prefetch_related_lookups", ())
+    if queryset._iterable_class is not ModelIterable or lookups:
+        raise ImproperlyConfigured("a prepared read returns model instances, without prefetch")
+    compiler = queryset.query.get_compiler(using=using)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return _Statement(None, None, "", ())
+    index = {stand_in: i for i, stand_in in enumerate(stand_ins)}
+    slots = tuple(
+        (True, index[p]) if isinstance(p, int | str) and p in index else (False, p) for p in params
+    )
+    bound = {i for is_value, i in slots if is_value}
+    hidden = [s for s in stand_ins if str(s) in sql]
+    if len(bound) != len(stand_ins) or hidden:
+        # A value the ORM changed (a pattern for `contains`) or wrote into the text: binding
+        # later values to this text would be wrong, so the read is refused outright.
+        raise ImproperlyConfigured(f"values not bound one to one as parameters in: {sql}")
+    return _Statement(queryset, compiler, sql, slots)
+
+
+def prepared(key: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> list[M]:
+    """The rows of `build(*values)`, read with the SQL the ORM compiled for this `key` once per
+    process and database. `build` must give querysets of the same shape (filters, joins,
+    order, slice) for every call with the same `key`; the values (numbers, texts, lists of
+    them; their types and list lengths are added to the key) may differ: they are bound as
+    parameters, and a value the ORM would not pass through unchanged is refused when the
+    statement is made. The rows are model instances as the ORM makes them (select_related,
+    annotations)."""
+    using = "default"
+    flat, structure = _flat(values)
+    full_key = (connections[using].vendor, key, structure)
+    statement = _statements.get(full_key)
+    if statement is None:
+        statement = _statements[full_key] = _prepare(build, values, using)
+    if statement.queryset is None:
+        return []
+    params = tuple(flat[v] if is_value else v for is_value, v in statement.slots)
+    # The ORM reads the rows as it always does (select_related, annotations, converters), with
+    # a copy of the compiler that made the statement, given this call's parameters and this
+    # thread's connection (not the one of the thread that compiled).
+    compiler = copy.copy(statement.compiler)
+    compiler.connection = connections[using]
+    compiler.as_sql = lambda *args, **kwargs: (statement.sql, params)
+    queryset = statement.queryset.all()
+    queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
+    return list(queryset)
+
+
+class Prepared(Generic[M]):
+    """A prepared read for a paginator: sliced, it reads that slice (`prepared`, the slice in
+    the key); counted, it asks the ORM (a later page's count is rare)."""
+
+    def __init__(self, key: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> None:
+        self.key = key
+        self.build = build
+        self.values = values
+
+    def __getitem__(self, part: slice) -> list[M]:
+        if not isinstance(part, slice) or part.step is not None:
+            raise TypeError("a prepared read is read in slices")
+
+        def sliced(*values: Any) -> QuerySet[M]:
+            return self.build(*values)[part]
+
+        return prepared((self.key, part.start, part.stop), sliced, *self.values)
+
+    def count(self) -> int:
+        return self.build(*self.values).count()

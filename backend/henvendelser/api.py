@@ -377,7 +377,8 @@ class InquiryListCreateApi(APIView):
         )
         paginator = Pagination()
         page = selectors.attach_escalations(
-            paginator.paginate_queryset(qs, request, view=self) or []
+            # A prepared read slices and counts as a queryset does for the paginator.
+            paginator.paginate_queryset(qs, request, view=self) or []  # type: ignore[arg-type]
         )
         _audit_inquiry_reads(request, "inquiry.list", page)
         return paginator.get_paginated_response(InquiryRowSerializer(page, many=True).data)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from core import access
+from core import access, sql
 from triage.urgency import RANK_ANNOTATION
 
 from .actions import INBOUND_KINDS
@@ -113,29 +114,68 @@ def queue(
     assigned_to: str | None = None,
     patient: int | None = None,
     open_only: bool = False,
-) -> QuerySet[Inquiry]:
-    """The user's inquiries in queue order, filtered as `GET /api/inquiries/` allows (the
-    rows read go through `attach_escalations`)."""
-    qs = inquiries_for(user)
-    if section_id is not None:
-        qs = qs.filter(section_id=section_id)
-    if status:
-        qs = qs.filter(status__in=status)
-    if grade:
-        wanted = Q(grade__in=[g for g in grade if g != "none"])
-        if "none" in grade:
-            wanted |= Q(grade__isnull=True)
-        qs = qs.filter(wanted)
-    if channel:
-        qs = qs.filter(channel__in=channel)
+) -> sql.Prepared[Inquiry]:
+    """The user's inquiries in queue order, filtered as `GET /api/inquiries/` allows, as a
+    prepared read (core.sql: compiled once per combination of filters; the rows read go
+    through `attach_escalations`)."""
+    grades = [g for g in grade or [] if g != "none"]
     if assigned_to == "me":
-        qs = qs.filter(claimed_by=user)
-    elif assigned_to == "none":
+        claimed: str | int | None = user.pk
+    elif assigned_to and assigned_to != "none":
+        claimed = int(assigned_to)
+    else:
+        claimed = assigned_to  # None, or "none": no one has it
+    # What is filtered on (the key, with `open_only` and whether "none" is among the grades),
+    # and the values, in the order `_queue_queryset` takes them; a filter not used is left out.
+    given = {
+        "section_id": section_id,
+        "status": status or None,
+        "grade": grades or None,
+        "channel": channel or None,
+        "claimed_by_id": claimed if isinstance(claimed, int) else None,
+        "patient_id": patient,
+    }
+    used = tuple(name for name, value in given.items() if value is not None)
+    shape = (
+        "queue",
+        used,
+        "none" in (grade or []),
+        claimed == "none",
+        open_only,
+    )
+    return sql.Prepared(
+        shape,
+        functools.partial(_queue_queryset, used, *shape[2:]),
+        access.sections(user),
+        *(given[name] for name in used),
+    )
+
+
+def _queue_queryset(
+    used: tuple[str, ...],
+    grade_none: bool,
+    unclaimed: bool,
+    open_only: bool,
+    sections: list[int],
+    *values: Any,
+) -> QuerySet[Inquiry]:
+    qs = Inquiry.objects.filter(section_id__in=sections).select_related(
+        "patient", "contact", "claimed_by"
+    )
+    for name, value in zip(used, values, strict=True):
+        if name == "grade":
+            wanted = Q(grade__in=value)
+            if grade_none:
+                wanted |= Q(grade__isnull=True)
+            qs = qs.filter(wanted)
+        elif name in {"status", "channel"}:
+            qs = qs.filter(**{f"{name}__in": value})
+        else:
+            qs = qs.filter(**{name: value})
+    if grade_none and "grade" not in used:
+        qs = qs.filter(grade__isnull=True)
+    if unclaimed:
         qs = qs.filter(claimed_by__isnull=True)
-    elif assigned_to:
-        qs = qs.filter(claimed_by_id=int(assigned_to))
-    if patient is not None:
-        qs = qs.filter(patient_id=patient)
     if open_only:
         qs = qs.exclude(status=Status.CLOSED)
     return (
@@ -146,8 +186,15 @@ def queue(
 
 
 def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
-    """A section's open inquiries for the live queue's snapshot."""
-    return attach_escalations(
+    """A section's open inquiries for the live queue's snapshot (a prepared read)."""
+    rows = sql.prepared(
+        ("open_queue", limit), functools.partial(_open_queue, limit=limit), section_id
+    )
+    return attach_escalations(rows)
+
+
+def _open_queue(section_id: int, *, limit: int) -> QuerySet[Inquiry]:
+    return (
         with_escalations(Inquiry.objects.filter(section_id=section_id))
         .exclude(status=Status.CLOSED)
         .select_related("patient", "contact", "claimed_by")

@@ -56,3 +56,105 @@ def test_an_inserted_audit_record_reads_back_as_written(coordinator):
     sql.insert(event)
     assert event.pk is not None and not event._state.adding
     assert fields_of(AuditEvent.objects.get(pk=event.pk)) == fields_of(event)
+
+
+# Prepared reads (core.sql.prepared): compiled by the ORM once per shape, values bound later.
+
+
+def _by_section(section_ids):
+    from henvendelser.models import Inquiry
+
+    return (
+        Inquiry.objects.filter(section_id__in=section_ids).select_related("patient").order_by("pk")
+    )
+
+
+def test_a_prepared_read_binds_each_calls_values_and_gives_what_the_orm_gives(
+    section, other_section
+):
+    from tests.factories import InquiryFactory, PatientFactory
+
+    mine = InquiryFactory(section=section, patient=PatientFactory(section=section))
+    theirs = InquiryFactory(section=other_section)
+    for wanted in ([section.pk], [other_section.pk], [section.pk]):
+        rows = sql.prepared("test-by-section", _by_section, wanted)
+        orm = list(_by_section(wanted))
+        assert [fields_of(r) for r in rows] == [fields_of(r) for r in orm]
+    rows = sql.prepared("test-by-section", _by_section, [section.pk])
+    assert [r.pk for r in rows] == [mine.pk]
+    # select_related came with the row: reading the patient asks nothing more.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as asked:
+        assert rows[0].patient.full_name == mine.patient.full_name
+    assert not asked.captured_queries
+    both = sql.prepared("test-by-section", _by_section, [section.pk, other_section.pk])
+    assert [r.pk for r in both] == [mine.pk, theirs.pk]
+    assert sql.prepared("test-by-section", _by_section, []) == []
+
+
+def test_a_prepared_read_is_compiled_once_per_shape(section):
+    from unittest import mock
+
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from tests.factories import InquiryFactory
+
+    InquiryFactory(section=section)
+    key = object()  # a shape no other test compiled
+    with mock.patch.object(
+        SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
+    ) as c:
+        first = sql.prepared(key, _by_section, [section.pk])
+        compiled = c.call_count
+        assert compiled > 0
+        again = sql.prepared(key, _by_section, [section.pk + 1000])
+        assert c.call_count == compiled  # the second read bound its value to the same text
+    assert len(first) == 1
+    assert again == []
+
+
+def test_a_value_the_orm_would_change_or_write_into_the_text_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from henvendelser.models import Inquiry
+
+    def searched(term):
+        return Inquiry.objects.filter(summary__icontains=term)
+
+    with pytest.raises(ImproperlyConfigured):
+        sql.prepared("test-icontains", searched, "time")
+
+    def flagged(alarm):
+        return Inquiry.objects.filter(alarm=alarm)
+
+    with pytest.raises(TypeError):
+        sql.prepared("test-flag", flagged, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_prepared_in_one_thread_runs_on_another_threads_connection(section):
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory(section=section)
+    key = "test-threads"
+    assert [r.pk for r in sql.prepared(key, _by_section, [section.pk])] == [inquiry.pk]
+    seen = {}
+
+    def read():
+        try:
+            seen["rows"] = [r.pk for r in sql.prepared(key, _by_section, [section.pk])]
+            seen["connection"] = connection.connection
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert seen["rows"] == [inquiry.pk]
+    assert seen["connection"] is not connection.connection

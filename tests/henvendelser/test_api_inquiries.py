@@ -127,6 +127,108 @@ def test_queue_filters(api_as, coordinator, section):
     assert bad.status_code == 400
 
 
+def test_every_filter_gives_its_own_rows_when_the_same_filter_is_read_again_with_other_values(
+    api_as, make_user, section, other_section
+):
+    """The queue's read is compiled once per combination of filters (core.sql.prepared) and
+    later reads bind their own values: each query string here is compared with the rows it
+    should give, worked out in Python, and each filter is read with several values in turn."""
+    coordinator = make_user("coordinator", sections=[section, other_section])
+    colleague = make_user("coordinator", sections=[section, other_section])
+    patients = [PatientFactory(section=section), PatientFactory(section=other_section)]
+    rows = []
+    for n in range(24):
+        rows.append(
+            InquiryFactory(
+                section=[section, other_section][n % 2],
+                patient=patients[n % 2] if n % 3 == 0 else None,
+                status=["new", "in_progress", "awaiting_doctor", "closed"][n % 4],
+                channel=["sms", "phone"][n // 2 % 2],
+                grade=[None, "red", "amber", "green"][n // 3 % 4],
+                claimed_by=[None, coordinator, colleague][n // 4 % 3],
+                created_at=timezone.now() - dt.timedelta(minutes=n),
+            )
+        )
+    client = api_as(coordinator)
+
+    def ids(query):
+        response = client.get(f"/api/inquiries/?page_size=200&{query}")
+        assert response.status_code == 200, response.content
+        return sorted(row["id"] for row in response.json()["results"])
+
+    def expected(keep):
+        return sorted(row.pk for row in rows if keep(row))
+
+    grade_of = {"none": None}
+    cases = [
+        (f"section={s.pk}", lambda r, s=s: r.section_id == s.pk) for s in (section, other_section)
+    ]
+    for statuses in (["new"], ["closed"], ["in_progress", "awaiting_doctor"], ["new", "closed"]):
+        cases.append(
+            ("&".join(f"status={s}" for s in statuses), lambda r, s=statuses: r.status in s)
+        )
+    for grades in (["red"], ["green"], ["none"], ["amber", "none"], ["red", "amber"]):
+        cases.append(
+            (
+                "&".join(f"grade={g}" for g in grades),
+                lambda r, g=grades: r.grade in [grade_of.get(x, x) for x in g],
+            )
+        )
+    cases += [
+        ("channel=sms", lambda r: r.channel == "sms"),
+        ("channel=phone", lambda r: r.channel == "phone"),
+        ("assigned_to=me", lambda r: r.claimed_by_id == coordinator.pk),
+        (f"assigned_to={colleague.pk}", lambda r: r.claimed_by_id == colleague.pk),
+        ("assigned_to=none", lambda r: r.claimed_by_id is None),
+        (f"patient={patients[0].pk}", lambda r: r.patient_id == patients[0].pk),
+        (f"patient={patients[1].pk}", lambda r: r.patient_id == patients[1].pk),
+        ("open=true", lambda r: r.status != "closed"),
+        (
+            f"open=true&section={other_section.pk}&grade=none&channel=phone",
+            lambda r: (
+                r.status != "closed"
+                and r.section_id == other_section.pk
+                and r.grade is None
+                and r.channel == "phone"
+            ),
+        ),
+        (
+            f"open=true&section={section.pk}&grade=none&channel=sms",
+            lambda r: (
+                r.status != "closed"
+                and r.section_id == section.pk
+                and r.grade is None
+                and r.channel == "sms"
+            ),
+        ),
+        (
+            f"assigned_to=me&status=closed&patient={patients[0].pk}",
+            lambda r: (
+                r.claimed_by_id == coordinator.pk
+                and r.status == "closed"
+                and r.patient_id == patients[0].pk
+            ),
+        ),
+        (
+            f"assigned_to={colleague.pk}&status=new&patient={patients[1].pk}",
+            lambda r: (
+                r.claimed_by_id == colleague.pk
+                and r.status == "new"
+                and r.patient_id == patients[1].pk
+            ),
+        ),
+    ]
+    for _ in range(2):  # the second round reads every shape already compiled
+        for query, keep in cases:
+            assert ids(query) == expected(keep), query
+    # A colleague in one section only: the same filters, other sections, other rows.
+    narrow = api_as(make_user("coordinator", sections=[other_section]))
+    got = narrow.get("/api/inquiries/?open=true&page_size=200").json()["results"]
+    assert sorted(r["id"] for r in got) == expected(
+        lambda r: r.section_id == other_section.pk and r.status != "closed"
+    )
+
+
 def test_the_queue_pages(api_as, coordinator, section):
     for _ in range(3):
         InquiryFactory(section=section)
