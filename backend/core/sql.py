@@ -211,6 +211,18 @@ def prepared(key: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> 
     return list(queryset)
 
 
+def get(model: type[M], pk: int) -> M:
+    """`model.objects.get(pk=pk)`, as a prepared read."""
+    rows = prepared(("get", model), functools.partial(_by_pk, model), pk)
+    if not rows:
+        raise model.DoesNotExist(f"{model.__name__} {pk}")  # type: ignore[attr-defined]
+    return rows[0]
+
+
+def _by_pk(model: type[M], pk: int) -> QuerySet[M]:
+    return model._default_manager.filter(pk=pk)
+
+
 class Prepared(Generic[M]):
     """A prepared read for a paginator: sliced, it reads that slice (`prepared`, the slice in
     the key); counted, it asks the ORM (a later page's count is rare)."""

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import access, audit, roles
+from core import access, audit, roles, sql
 from core.access import Action
 from core.api import Pagination, StrictInputSerializer, id_field, validated
 from core.exceptions import InvalidInput
@@ -100,7 +100,7 @@ def section_for_write(user: Any, section_id: int | None) -> Section:
             _("Du har ikke tilgang til denne seksjonen."),
             fields={"section": [_("Ikke din seksjon.")]},
         )
-    return Section.objects.get(pk=section_id)
+    return sql.get(Section, section_id)
 
 
 def _audit_patient_reads(request: Request, action: str, patients: list[Patient]) -> None:

@@ -158,3 +158,12 @@ def test_a_read_prepared_in_one_thread_runs_on_another_threads_connection(sectio
     thread.join()
     assert seen["rows"] == [inquiry.pk]
     assert seen["connection"] is not connection.connection
+
+
+def test_get_reads_what_the_orm_reads_and_a_missing_key_is_does_not_exist(section, other_section):
+    for wanted in (section, other_section):
+        assert fields_of(sql.get(Section, wanted.pk)) == fields_of(
+            Section.objects.get(pk=wanted.pk)
+        )
+    with pytest.raises(Section.DoesNotExist):
+        sql.get(Section, other_section.pk + 1000)
