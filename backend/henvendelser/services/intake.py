@@ -76,31 +76,40 @@ def section_for_number(to_phone: str) -> Section:
     return section
 
 
-def _section_contacts(section: Section) -> QuerySet[Contact]:
-    """The contacts of the section's patients, with the patient, in a stable order."""
-    return Contact.objects.filter(patient__section=section).select_related("patient").order_by("pk")
-
-
-def _open_inquiries(section: Section) -> QuerySet[Inquiry]:
+def _open_inquiries(section_id: int) -> QuerySet[Inquiry]:
     """The section's open inquiries, row-locked (the caller holds the section lock)."""
     return (
         Inquiry.objects.select_for_update(of=("self",))
-        .filter(section=section)
+        .filter(section_id=section_id)
         .exclude(status=Status.CLOSED)
+    )
+
+
+def _open_inquiry_of(section_id: int, phone: str) -> QuerySet[Inquiry]:
+    """The number's newest open inquiry (at most one row)."""
+    return _open_inquiries(section_id).filter(caller_phone=phone).order_by("-created_at", "-pk")[:1]
+
+
+def _open_inquiries_of(section_id: int, phones: list[str]) -> QuerySet[Inquiry]:
+    """The numbers' open inquiries with what their queue rows show, newest first per number."""
+    return with_escalations(
+        _open_inquiries(section_id)
+        .select_related("patient", "contact", "claimed_by")
+        .filter(caller_phone__in=phones)
+    ).order_by("caller_phone", "-created_at", "-pk")
+
+
+def _contacts_with(section_id: int, phones: list[str]) -> QuerySet[Contact]:
+    return (
+        Contact.objects.filter(patient__section_id=section_id, phone__in=phones)
+        .select_related("patient")
+        .order_by("pk")
     )
 
 
 def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Contact | None, str]:
     """Who a number is in the section (a prepared read: one on every text and logged call)."""
-    return _identified(sql.prepared("contacts-by-phone", _contacts_by_phone, section.pk, phone))
-
-
-def _contacts_by_phone(section_id: int, phone: str) -> QuerySet[Contact]:
-    return (
-        Contact.objects.filter(patient__section_id=section_id, phone=phone)
-        .select_related("patient")
-        .order_by("pk")
-    )
+    return _identified(sql.prepared("contacts-with", _contacts_with, section.pk, [phone]))
 
 
 def _identified(contacts: list[Contact]) -> tuple[Patient | None, Contact | None, str]:
@@ -123,16 +132,13 @@ class Callers:
 
     def __init__(self, section: Section, phones: Iterable[str]) -> None:
         wanted = sorted({phone for phone in phones if phone})
-        opened = with_escalations(
-            _open_inquiries(section)
-            .select_related("patient", "contact", "claimed_by")
-            .filter(caller_phone__in=wanted)
-        ).order_by("caller_phone", "-created_at", "-pk")
+        # Prepared reads (core.sql), one shape per number of distinct numbers in a batch.
+        opened = sql.prepared("open-inquiries-of", _open_inquiries_of, section.pk, wanted)
         self._open: dict[str, Inquiry] = {}
         for inquiry in attach_escalations(opened):
             self._open.setdefault(inquiry.caller_phone, inquiry)  # the newest per number
         self._contacts: dict[str, list[Contact]] = {}
-        for contact in _section_contacts(section).filter(phone__in=wanted):
+        for contact in sql.prepared("contacts-with", _contacts_with, section.pk, wanted):
             self._contacts.setdefault(contact.phone, []).append(contact)
 
     def open_inquiry(self, phone: str) -> Inquiry | None:
@@ -168,12 +174,8 @@ def join_or_start_inquiry(
     if callers is not None:
         existing = callers.open_inquiry(phone)
     else:
-        existing = (
-            _open_inquiries(section)
-            .filter(caller_phone=phone)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
+        found = sql.prepared("open-inquiry-of", _open_inquiry_of, section.pk, phone)
+        existing = found[0] if found else None
     if existing is not None and phone:
         if existing.status == Status.ANSWERED:
             action = "reopen_claimed" if existing.claimed_by_id else "reopen_unclaimed"
@@ -190,7 +192,7 @@ def join_or_start_inquiry(
         patient, contact, identification = callers.identify(phone)
     else:
         patient, contact, identification = identify_caller(section=section, phone=phone)
-    inquiry = Inquiry.objects.create(
+    inquiry = Inquiry(
         section=section,
         channel=channel,
         patient=patient,
@@ -204,8 +206,9 @@ def join_or_start_inquiry(
         created_at=now,
         updated_at=now,
     )
+    sql.insert(inquiry)  # as inquiry.save(), a statement compiled once (core.sql)
     if created_entry:
-        _first_entry(inquiry, channel, now).save()
+        sql.insert(_first_entry(inquiry, channel, now))
     as_new(inquiry)
     if callers is not None:
         callers.started(inquiry)
