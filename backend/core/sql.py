@@ -156,6 +156,9 @@ class _Statement:
 
 
 _statements: dict[Hashable, _Statement] = {}
+# Shapes are few in use (the queue's filter combinations, a batch's count of numbers); the cap
+# keeps a client that tries every combination from growing the process without end.
+MAX_STATEMENTS = 1000
 
 
 def _prepare(build: Callable[..., QuerySet[Any]], values: Values, using: str) -> _Statement:
@@ -196,6 +199,8 @@ def prepared(key: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> 
     full_key = (connections[using].vendor, key, structure)
     statement = _statements.get(full_key)
     if statement is None:
+        if len(_statements) >= MAX_STATEMENTS:
+            _statements.pop(next(iter(_statements), None), None)  # the oldest made
         statement = _statements[full_key] = _prepare(build, values, using)
     if statement.queryset is None:
         return []
@@ -224,8 +229,9 @@ def _by_pk(model: type[M], pk: int) -> QuerySet[M]:
 
 
 class Prepared(Generic[M]):
-    """A prepared read for a paginator: sliced, it reads that slice (`prepared`, the slice in
-    the key); counted, it asks the ORM (a later page's count is rare)."""
+    """A prepared read for a paginator: its first page is read prepared (the slice in the key);
+    a later page, and a count, are asked of the ORM (they are rare, and their offsets would
+    each be a shape of their own)."""
 
     def __init__(self, key: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> None:
         self.key = key
@@ -236,10 +242,13 @@ class Prepared(Generic[M]):
         if not isinstance(part, slice) or part.step is not None:
             raise TypeError("a prepared read is read in slices")
 
+        if part.start:
+            return list(self.build(*self.values)[part])
+
         def sliced(*values: Any) -> QuerySet[M]:
             return self.build(*values)[part]
 
-        return prepared((self.key, part.start, part.stop), sliced, *self.values)
+        return prepared((self.key, part.stop), sliced, *self.values)
 
     def count(self) -> int:
         return self.build(*self.values).count()

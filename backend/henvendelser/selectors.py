@@ -118,7 +118,10 @@ def queue(
     """The user's inquiries in queue order, filtered as `GET /api/inquiries/` allows, as a
     prepared read (core.sql: compiled once per combination of filters; the rows read go
     through `attach_escalations`)."""
-    grades = [g for g in grade or [] if g != "none"]
+    # Each list without repeats, in a fixed order: a statement per combination, not per way
+    # of writing it.
+    status, channel = sorted(set(status or [])), sorted(set(channel or []))
+    grades = sorted({g for g in grade or [] if g != "none"})
     if assigned_to == "me":
         claimed: str | int | None = user.pk
     elif assigned_to and assigned_to != "none":

@@ -167,3 +167,28 @@ def test_get_reads_what_the_orm_reads_and_a_missing_key_is_does_not_exist(sectio
         )
     with pytest.raises(Section.DoesNotExist):
         sql.get(Section, other_section.pk + 1000)
+
+
+def test_the_statements_kept_are_capped_and_reads_past_the_cap_stay_right(monkeypatch, section):
+    from tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory(section=section)
+    monkeypatch.setattr(sql, "_statements", {})
+    monkeypatch.setattr(sql, "MAX_STATEMENTS", 3)
+    for n in range(6):  # six shapes: one more section id in the list each time
+        wanted = [section.pk] + [section.pk + 1000 + i for i in range(n)]
+        assert [r.pk for r in sql.prepared("test-cap", _by_section, wanted)] == [inquiry.pk]
+        assert len(sql._statements) <= 3
+
+
+def test_a_filter_written_twice_is_the_same_filter(api_as, coordinator, section):
+    from tests.factories import InquiryFactory
+
+    wanted = InquiryFactory(section=section, status="new")
+    InquiryFactory(section=section, status="closed")
+    client = api_as(coordinator)
+    once = client.get("/api/inquiries/?status=new").json()["results"]
+    kept = len(sql._statements)
+    twice = client.get("/api/inquiries/?status=new&status=new&status=new").json()["results"]
+    assert [r["id"] for r in once] == [r["id"] for r in twice] == [wanted.pk]
+    assert len(sql._statements) == kept  # no statement of its own
