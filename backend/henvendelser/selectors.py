@@ -16,8 +16,6 @@ from triage.urgency import RANK_ANNOTATION
 from .actions import INBOUND_KINDS
 from .models import Contact, Inquiry, Patient, Status, TimelineEntry
 
-# Queue order (DESIGN.md §4): by urgency (triage.urgency), then longest waiting first.
-
 
 def with_escalations(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
     """In the same query as the rows: the latest message's status (`last_message_status`),
@@ -99,9 +97,18 @@ def contacts_of(patient: Patient) -> QuerySet[Contact]:
 
 
 def inquiries_for(user: Any) -> QuerySet[Inquiry]:
-    return Inquiry.objects.filter(section_id__in=access.sections(user)).select_related(
+    return _inquiries_in(access.sections(user))
+
+
+def _inquiries_in(section_ids: list[int]) -> QuerySet[Inquiry]:
+    return Inquiry.objects.filter(section_id__in=section_ids).select_related(
         "patient", "contact", "claimed_by"
     )
+
+
+def _in_queue_order(qs: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
+    """Queue order (DESIGN.md §4): by urgency (triage.urgency), then longest waiting first."""
+    return qs.annotate(urgency_rank=RANK_ANNOTATION).order_by("urgency_rank", "created_at", "pk")
 
 
 def queue(
@@ -139,16 +146,11 @@ def queue(
         "patient_id": patient,
     }
     used = tuple(name for name, value in given.items() if value is not None)
-    shape = (
-        "queue",
-        used,
-        "none" in (grade or []),
-        claimed == "none",
-        open_only,
-    )
+    grade_none = "none" in (grade or [])
+    unclaimed = claimed == "none"
     return sql.Prepared(
-        shape,
-        functools.partial(_queue_queryset, used, *shape[2:]),
+        ("queue", used, grade_none, unclaimed, open_only),
+        functools.partial(_queue_queryset, used, grade_none, unclaimed, open_only),
         access.sections(user),
         *(given[name] for name in used),
     )
@@ -162,9 +164,7 @@ def _queue_queryset(
     sections: list[int],
     *values: Any,
 ) -> QuerySet[Inquiry]:
-    qs = Inquiry.objects.filter(section_id__in=sections).select_related(
-        "patient", "contact", "claimed_by"
-    )
+    qs = _inquiries_in(sections)
     for name, value in zip(used, values, strict=True):
         if name == "grade":
             wanted = Q(grade__in=value)
@@ -181,11 +181,7 @@ def _queue_queryset(
         qs = qs.filter(claimed_by__isnull=True)
     if open_only:
         qs = qs.exclude(status=Status.CLOSED)
-    return (
-        with_escalations(qs)
-        .annotate(urgency_rank=RANK_ANNOTATION)
-        .order_by("urgency_rank", "created_at", "pk")
-    )
+    return _in_queue_order(with_escalations(qs))
 
 
 def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
@@ -197,13 +193,8 @@ def open_queue(*, section_id: int, limit: int = 500) -> list[Inquiry]:
 
 
 def _open_queue(section_id: int, *, limit: int) -> QuerySet[Inquiry]:
-    return (
-        with_escalations(Inquiry.objects.filter(section_id=section_id))
-        .exclude(status=Status.CLOSED)
-        .select_related("patient", "contact", "claimed_by")
-        .annotate(urgency_rank=RANK_ANNOTATION)
-        .order_by("urgency_rank", "created_at", "pk")[:limit]
-    )
+    open_rows = _inquiries_in([section_id]).exclude(status=Status.CLOSED)
+    return _in_queue_order(with_escalations(open_rows))[:limit]
 
 
 def open_counts_by_urgency() -> dict[str, int]:
