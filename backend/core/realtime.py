@@ -64,16 +64,21 @@ def next_seq(section_id: int, count: int = 1) -> int:
     """The section's next event number (the last of the next `count`), in one round trip
     (UPDATE ... RETURNING, which both PostgreSQL and SQLite 3.35+ speak). The row stays locked
     until the caller commits."""
-    table = connection.ops.quote_name(Section._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",  # noqa: S608
-            [count, section_id],
-        )
+        cursor.execute(_next_seq_statement(connection.vendor), [count, section_id])
         row = cursor.fetchone()
     if row is None:
         raise Section.DoesNotExist(section_id)
     return int(row[0])
+
+
+@functools.cache
+def _next_seq_statement(vendor: str) -> str:
+    seq = sql.column(Section, "last_seq")
+    return (
+        f"UPDATE {sql.table(Section)} SET {seq} = {seq} + %s "  # noqa: S608
+        f"WHERE {sql.column(Section, 'id')} = %s RETURNING {seq}"
+    )
 
 
 def current_seq(section_id: int) -> int:
