@@ -43,7 +43,13 @@ def queue_group(section_id: int) -> str:
 def lock_section(section_id: int) -> None:
     """Take the section's row lock. Every writing service takes it first, so locks are always
     taken in the same order (section, then inquiry) and two services can never deadlock. One
-    statement of fixed text (core.sql): the ORM built this query anew on every write."""
+    statement of fixed text (core.sql): the ORM built this query anew on every write.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the holders still wait for each other (and for the
+    UPDATE of the event number), but a row that only refers to the section goes on being
+    written meanwhile. Every row with a foreign key to the section has it checked against this
+    row (FOR KEY SHARE, at commit), which FOR UPDATE blocks: the SMS webhook's one insert
+    waited for whatever drain of its section was running, Twilio's answer with it."""
     with connection.cursor() as cursor:
         cursor.execute(_lock_statement(connection.vendor), [section_id])
         cursor.fetchone()
@@ -51,9 +57,9 @@ def lock_section(section_id: int) -> None:
 
 @functools.cache
 def _lock_statement(vendor: str) -> str:
-    # As `select_for_update()` on the ORM: SQLite has no row locks (its writes are serialised
-    # by the database's own lock), so there it is the plain SELECT the ORM sends.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # As `select_for_update(no_key=True)` on the ORM: SQLite has no row locks (its writes are
+    # serialised by the database's own lock), so there it is the plain SELECT the ORM sends.
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
     return (
         f"SELECT {sql.column(Section, 'id')} FROM {sql.table(Section)} "  # noqa: S608
         f"WHERE {sql.column(Section, 'id')} = %s{lock}"

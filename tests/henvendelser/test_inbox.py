@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import threading
 import uuid
 import zoneinfo
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from core import realtime
@@ -428,3 +430,64 @@ def test_drains_racing_each_other_put_each_text_on_once_and_in_order(section, ha
     assert TimelineEntry.objects.filter(kind="sms_in").count() == 40
     for i, sender in enumerate(senders):
         assert texts_of(sender) == [f"melding {n}" for n in range(i, 40, 8)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="about PostgreSQL's row locks (SQLite serialises every write; CI runs PostgreSQL)",
+)
+def test_twilio_is_answered_while_a_worker_is_putting_an_earlier_text_on_its_inquiry(
+    section, handed_over, twilio_post, monkeypatch
+):
+    """The webhook's one insert must not wait for a drain of its section: the drain holds the
+    section's lock while it works, and the insert's foreign key to the section is checked
+    against that row. Twilio waits 15 s at most, then retries."""
+    inbox.accept_sms(
+        message_sid="SM" + "1" * 32,
+        section=section,
+        from_phone="+4791234567",
+        to_phone=section.phone_number,
+        body="Første",
+        num_media=0,
+        now=timezone.now(),
+    )
+    working, finish = threading.Event(), threading.Event()
+    real = inbox.record_sms
+
+    def slow_intake(**kwargs):
+        working.set()
+        assert finish.wait(20)
+        return real(**kwargs)
+
+    monkeypatch.setattr(inbox, "record_sms", slow_intake)
+
+    def worker() -> None:
+        try:
+            inbox.drain(section.pk)
+        finally:
+            connection.close()
+
+    def twilio() -> None:
+        try:
+            answers.append(twilio_post(PATH, sms(section, sid="SM" + "2" * 32, body="Andre")))
+        finally:
+            connection.close()
+
+    answers: list = []
+    draining = threading.Thread(target=worker)
+    draining.start()
+    try:
+        assert working.wait(10)
+        delivering = threading.Thread(target=twilio)
+        delivering.start()
+        delivering.join(5)
+        answered_during_the_drain = not delivering.is_alive()
+    finally:
+        finish.set()
+        draining.join(20)
+    delivering.join(20)
+    assert answered_during_the_drain
+    assert [response.status_code for response in answers] == [200]
+    inbox.drain(section.pk)
+    assert texts_of("+4791234567") == ["Første", "Andre"]
