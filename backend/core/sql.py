@@ -161,7 +161,9 @@ _statements: dict[Hashable, _Statement] = {}
 MAX_STATEMENTS = 1000
 
 
-def _prepare(build: Callable[..., QuerySet[Any]], values: Values, using: str) -> _Statement:
+def _prepare(build: Callable[..., QuerySet[Any]], values: Values, using: str) -> _Statement | None:
+    """The statement for the shape of `build(*values)`; None if these values can have no rows
+    (as the ORM rules out without asking the database), with nothing kept for the shape."""
     flat, _ = _flat(values)
     stand_ins = [_stand_in(i, v) for i, v in enumerate(flat)]
     queryset = build(*_unflat(values, stand_ins)).using(using)
@@ -172,7 +174,18 @@ def _prepare(build: Callable[..., QuerySet[Any]], values: Values, using: str) ->
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
-        return _Statement(None, None, "", ())
+        # The ORM ruled the read out. With no values, that is the shape (an empty list). With
+        # values, it may be the stand-ins (a number outside a small field's range): those
+        # values are asked, and a shape only they rule out is refused, never kept as no rows.
+        if not stand_ins:
+            return _Statement(None, None, "", ())
+        try:
+            build(*values).using(using).query.get_compiler(using=using).as_sql()
+        except EmptyResultSet:
+            return None
+        raise ImproperlyConfigured(
+            "a value's stand-in is outside what its field holds; put the value in the key"
+        ) from None
     index = {stand_in: i for i, stand_in in enumerate(stand_ins)}
     slots = tuple(
         (True, index[p]) if isinstance(p, int | str) and p in index else (False, p) for p in params
@@ -199,9 +212,12 @@ def prepared(key: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> 
     full_key = (connections[using].vendor, key, structure)
     statement = _statements.get(full_key)
     if statement is None:
+        statement = _prepare(build, values, using)
+        if statement is None:
+            return []
         if len(_statements) >= MAX_STATEMENTS:
             _statements.pop(next(iter(_statements), None), None)  # the oldest made
-        statement = _statements[full_key] = _prepare(build, values, using)
+        _statements[full_key] = statement
     if statement.queryset is None:
         return []
     params = tuple(flat[v] if is_value else v for is_value, v in statement.slots)

@@ -133,6 +133,37 @@ def test_a_value_the_orm_would_change_or_write_into_the_text_is_refused():
         sql.prepared("test-flag", flagged, True)
 
 
+def test_a_value_whose_stand_in_the_orm_would_rule_out_is_refused_not_read_as_no_rows(section):
+    # A small number field: the ORM rules out a comparison with a number outside its range
+    # (no rows, without asking the database), as it would the stand-in. Kept as "no rows",
+    # every later read of the shape would have been empty whatever its values.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from henvendelser.models import InboundText
+
+    InboundText.objects.create(
+        message_sid="SM" + "1" * 32,
+        section=section,
+        from_phone="+4791234567",
+        to_phone=section.phone_number,
+        body="Hei",
+        received_at=timezone.now(),
+    )
+
+    def failed_fewer_than(times):
+        return InboundText.objects.filter(failures__lt=times)
+
+    with pytest.raises(ImproperlyConfigured):
+        sql.prepared("test-small-number", failed_fewer_than, 3)
+
+    def in_sections(ids):
+        return InboundText.objects.filter(section_id__in=ids)
+
+    # A shape the ORM rules out for any values (an empty list) is no rows, as the ORM says.
+    assert sql.prepared("test-no-sections", in_sections, []) == []
+    assert len(sql.prepared("test-no-sections", in_sections, [section.pk])) == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_read_prepared_in_one_thread_runs_on_another_threads_connection(section):
     import threading
