@@ -115,11 +115,14 @@ def screen_with_active_rules(text: str) -> list[str]:
 
 
 def screen_all_with_active_rules(texts: list[str]) -> list[list[str]]:
-    """`screen_with_active_rules` for many texts, reading the rule set in force once."""
-    from .rulesets import active_ruleset
+    """`screen_with_active_rules` for many texts, asking once which rule set is in force (its
+    rules are read only when a new version comes into force)."""
+    from .rulesets import active_ruleset, active_version
 
-    ruleset = active_ruleset()
-    alarm = _alarm_for(ruleset.pk, ruleset.version, ruleset.data)
+    alarm = _ALARM_CACHE.get(active_version() or (0, ""))
+    if alarm is None:
+        ruleset = active_ruleset()
+        alarm = _alarm_for(ruleset.pk, ruleset.version, ruleset.data)
     return [screen(text, alarm) for text in texts]
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import audit, sql
 from core.exceptions import InvalidInput
 
 from .engine import validate_rules
@@ -23,6 +24,18 @@ def active_ruleset() -> RuleSet:
     """The rules in force. A database with none gets the default set (REFERENCE.md, 2026.1)."""
     ruleset = RuleSet.objects.filter(active=True).first()
     return ruleset if ruleset is not None else _publish_default()
+
+
+def active_version() -> tuple[int, str] | None:
+    """The rule set in force as (id, version), without reading its rules: enough for what is
+    worked out from them once per version (the alarm screen, on every text). A prepared read
+    (core.sql). None if there is none yet."""
+    rows = sql.prepared("triage.active_version", _active_version_query)
+    return (rows[0].pk, rows[0].version) if rows else None
+
+
+def _active_version_query() -> QuerySet[RuleSet]:
+    return RuleSet.objects.filter(active=True).only("pk", "version").order_by("pk")[:1]
 
 
 def _publish_default() -> RuleSet:
