@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,14 +56,17 @@ class AuditListApi(APIView):
             {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
         )
         qs = AuditEvent.objects.filter(section_id__in=access.sections(request.user))
-        if "patient" in filters:
-            qs = qs.filter(audit.naming_patient(filters["patient"]))
         if "user" in filters:
             qs = qs.filter(username=filters["user"])
         if "action" in filters:
             qs = qs.filter(action=filters["action"])
+        records: Any = (
+            audit.PatientRecords(qs, filters["patient"])
+            if "patient" in filters
+            else qs.order_by(*audit.NEWEST_FIRST)
+        )
         paginator = Pagination()
-        page = paginator.paginate_queryset(qs.order_by("-at", "-id"), request, view=self) or []
+        page: list[AuditEvent] = paginator.paginate_queryset(records, request, view=self) or []
         # Reading who read a patient's record is itself a read worth recording.
         audit.record(
             user=request.user,

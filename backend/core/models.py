@@ -113,7 +113,8 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     # Plain ids, not foreign keys: the log outlives and must not block what it describes.
-    patient_id = models.BigIntegerField(null=True, db_index=True)
+    # Indexed with the time (Meta), for a patient's newest records first.
+    patient_id = models.BigIntegerField(null=True)
     # A list read (a queue page, a socket snapshot) is one record naming every patient shown,
     # written ",12,40,77," so that `patients__contains=",40,"` finds it on any database.
     patients = models.TextField(blank=True, default="")
@@ -123,7 +124,10 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["username", "at"])]
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            models.Index(fields=["patient_id", "at", "id"], name="core_audit_patient_newest"),
+        ]
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

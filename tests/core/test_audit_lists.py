@@ -5,6 +5,7 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
@@ -51,6 +52,45 @@ def test_the_lead_finds_the_list_that_showed_a_patient(api_as, coordinator, lead
     other = PatientFactory(section=section)
     rows = api_as(lead).get(f"/api/audit/?patient={other.pk}").json()["results"]
     assert [row for row in rows if row["action"] == "inquiry.list"] == []
+
+
+def test_a_patients_records_come_page_by_page_newest_first_each_once(api_as, lead, section):
+    """The lead's pages for one patient: their own records and the lists that showed them,
+    interleaved in time, a record naming them both ways once, other patients and sections
+    left out, the same on every page as the whole list read at once."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    other_section = SectionFactory()
+    ada = 40
+    start = timezone.now() - dt.timedelta(days=1)
+    expected = []
+    for n in range(23):
+        at = start + dt.timedelta(minutes=n)
+        kind = n % 4
+        record = AuditEvent.objects.create(
+            at=at,
+            username="koordinator",
+            action=["inquiry.read", "inquiry.list", "inquiry.read", "queue.snapshot"][kind],
+            patient_id=ada if kind == 0 else (400 if kind == 2 else None),
+            patients={1: ",4,40,77,", 2: "", 3: ",4,400,"}.get(kind, ",40,"),
+            section_id=section.pk if n != 8 else other_section.pk,
+            channel="api",
+        )
+        if kind in (0, 1) and n != 8:
+            expected.append(record.pk)
+    expected.reverse()  # newest first
+    assert len(expected) == 11
+
+    pages = []
+    for number in (1, 2, 3):
+        response = api_as(lead).get(f"/api/audit/?patient={ada}&page_size=4&page={number}")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["count"] == 11
+        pages.append([row["id"] for row in body["results"]])
+    assert pages == [expected[0:4], expected[4:8], expected[8:11]]
 
 
 def test_patient_ids_that_share_digits_are_not_confused(db):
@@ -157,17 +197,25 @@ async def test_a_closing_socket_writes_what_it_was_shown_at_once(monkeypatch):
 def test_on_postgresql_the_lookup_by_patient_can_use_an_index_not_only_a_scan(db):
     """ "Who has seen this patient" must not read the whole log (docs/benchmarks.md: 175-290 ms
     at 1,000,000 records without the index, flat with it). With sequential scans priced out,
-    the planner reaches for the trigram index on `patients` (migration core 0007) and the
-    patient_id index; a query shape the indexes cannot serve would still be a scan."""
+    a page reaches for the trigram index on `patients` (migration core 0007) for the lists and
+    the one on (patient_id, at, id) (0008) for the patient's own records, newest first, and the
+    count for indexes too; a query shape the indexes cannot serve would still be a scan."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("the index is PostgreSQL's (CI runs it there)")
-    query = AuditEvent.objects.filter(audit.naming_patient(40)).order_by("-at", "-id")
-    sql, params = query.query.sql_with_params()
+    records = audit.PatientRecords(AuditEvent.objects.all(), 40)
+    plans = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "core_auditevent_patients_trgm" in plan, plan
-    assert "Seq Scan" not in plan, plan
+        with CaptureQueriesContext(connection) as page:
+            records[0:50]
+        counting = records.records.filter(audit.naming_patient(40)).query.sql_with_params()
+        for sql, params in [(q["sql"], None) for q in page.captured_queries] + [counting]:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    page_plan = plans[0]
+    assert "core_audit_patient_newest" in page_plan, page_plan  # the patient's own, by time
+    assert "core_auditevent_patients_trgm" in page_plan, page_plan  # the lists
+    for plan in plans:
+        assert "Seq Scan" not in plan, plan
