@@ -255,8 +255,8 @@ class PatientRecords:
     Asked as one query (`naming_patient`, newest first, a page), PostgreSQL either collects
     every record naming the patient and sorts them, or walks the whole log backwards by time
     until it has a page; it picks by its estimate of how many name the patient, and a wrong
-    estimate makes a rarely seen patient's page read most of the log (81 ms at 1,000,000
-    records, against 4-13 ms with the other plan; docs/benchmarks.md). Here a page is read from
+    estimate makes a rarely seen patient's page read most of the log (81-87 ms at 1,000,000
+    records, against 12-15 ms with the other plan; docs/benchmarks.md). Here a page is read from
     two lists each cut at the page's end: the patient's own records by the index on
     (patient_id, at, id), and the lists that showed the patient by the trigram index, newest
     first; their union, newest first, is cut to the page. Neither grows with the log. SQLite
@@ -279,8 +279,8 @@ class PatientRecords:
         listed = self.records.filter(patients__contains=f",{self.patient_id},")
         # A record in both parts (its own patient and a list) is one row of the union.
         newest = [
-            part_.order_by(*NEWEST_FIRST).values_list("id", "at")[: part.stop]
-            for part_ in (own, listed)
+            source.order_by(*NEWEST_FIRST).values_list("id", "at")[: part.stop]
+            for source in (own, listed)
         ]
         page = newest[0].union(newest[1]).order_by(*NEWEST_FIRST)[part]
         ids = [pk for pk, _at in page]
