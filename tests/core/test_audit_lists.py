@@ -1,11 +1,14 @@
 """A list read is one audit record naming every patient shown; a live push to a socket is audited
 without a database write per frame, within a second, and when the socket closes."""
 
+import datetime as dt
+
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
@@ -58,10 +61,6 @@ def test_a_patients_records_come_page_by_page_newest_first_each_once(api_as, lea
     """The lead's pages for one patient: their own records and the lists that showed them,
     interleaved in time, a record naming them both ways once, other patients and sections
     left out, the same on every page as the whole list read at once."""
-    import datetime as dt
-
-    from django.utils import timezone
-
     other_section = SectionFactory()
     ada = 40
     start = timezone.now() - dt.timedelta(days=1)
