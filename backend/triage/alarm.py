@@ -119,7 +119,8 @@ def screen_all_with_active_rules(texts: list[str]) -> list[list[str]]:
     rules are read only when a new version comes into force)."""
     from .rulesets import active_ruleset, active_version
 
-    alarm = _ALARM_CACHE.get(active_version() or (0, ""))
+    version = active_version()
+    alarm = _ALARM_CACHE.get(version) if version is not None else None
     if alarm is None:
         ruleset = active_ruleset()
         alarm = _alarm_for(ruleset.pk, ruleset.version, ruleset.data)
