@@ -103,21 +103,28 @@ async def measure(bases: list[str], to: str, token: str) -> dict[str, Any]:
         )
         return ("POST", url, body, headers)
 
-    async def frames_in(expected: int) -> None:
+    def of_warm_up(frame: tuple[int, float, float]) -> bool:
+        return frame[0] >= WARM_START
+
+    async def frames_in(expected: int, warm_up: bool) -> None:
         deadline = time.monotonic() + QUIET
-        while len(got) < expected and time.monotonic() < deadline:
+        while (
+            sum(of_warm_up(frame) == warm_up for frame in got) < expected
+            and time.monotonic() < deadline
+        ):
             await asyncio.sleep(0.1)
 
     warm = await load.open_loop(webhook, rate=RATE, seconds=WARM, start=WARM_START)
-    await frames_in(warm.done * CLIENTS)
-    warm_frames = [frame for frame in got if frame[0] >= WARM_START]
-    got[:] = [frame for frame in got if frame[0] < WARM_START]
+    await frames_in(warm.done * CLIENTS, warm_up=True)
     webhooks = await load.open_loop(webhook, rate=RATE, seconds=SECONDS)
     expected = webhooks.done * CLIENTS
-    await frames_in(expected)
+    await frames_in(expected, warm_up=False)
     for task in screens:
         task.cancel()
     await asyncio.gather(*screens, return_exceptions=True)
+    # A warm-up frame late enough to come during the measured phase stays with the warm-up.
+    warm_frames = [frame for frame in got if of_warm_up(frame)]
+    got[:] = [frame for frame in got if not of_warm_up(frame)]
 
     from_receipt = [(wall - received) * 1000 for _n, wall, received in got]
     from_send = [(wall - sent_at[n]) * 1000 for n, wall, _received in got if n in sent_at]
