@@ -1,9 +1,15 @@
 """The inbox with real processes: texts keep arriving while the Celery worker putting them on
 inquiries is killed by SIGKILL again and again, mid-batch. Each text ends on its family's
-inquiry exactly once, in the order it came."""
+inquiry exactly once, in the order it came.
+
+Half the kills land at a moment of the test's choosing: the worker has put a whole batch on
+inquiries and is held, its transaction open, at the last statement (marking the texts done),
+by a row lock the test takes on the oldest waiting text. The others land wherever the worker
+happens to be; a drain takes a few milliseconds, so those alone rarely hit one."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
@@ -12,9 +18,10 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
+from core import sql
 from core.models import Section
 from henvendelser import tasks
 from henvendelser.models import InboundText, Inquiry, TimelineEntry
@@ -49,6 +56,57 @@ def killed_mid_drain(output: str) -> bool:
     return any(task not in finished for task in received)
 
 
+@contextlib.contextmanager
+def oldest_waiting_text_locked(section: Section):
+    """Hold a row lock on the section's oldest waiting text, in a connection of its own, until
+    the block ends: a drain reads it with its batch and then waits to mark it done."""
+    holder = connections.create_connection("default")
+    try:
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:
+
+            def lock_one() -> bool:
+                cursor.execute(
+                    f"SELECT {sql.column(InboundText, 'id')} FROM {sql.table(InboundText)} "  # noqa: S608
+                    f"WHERE {sql.column(InboundText, 'section')} = %s "
+                    f"AND {sql.column(InboundText, 'processed_at')} IS NULL "
+                    f"ORDER BY {sql.column(InboundText, 'received_at')}, "
+                    f"{sql.column(InboundText, 'id')} LIMIT 1 FOR UPDATE",
+                    [section.pk],
+                )
+                return cursor.fetchone() is not None
+
+            wait_for(lock_one, 30, "a waiting text to hold")
+            yield
+        holder.rollback()
+    finally:
+        holder.close()
+
+
+def _held_drains_sql(action: str) -> str:
+    return (
+        f"SELECT {action} FROM pg_stat_activity WHERE wait_event_type = 'Lock' "  # noqa: S608
+        "AND query LIKE %s"
+    )
+
+
+def drain_held_on_the_lock() -> bool:
+    """A worker's connection waits for a row lock to mark its batch done."""
+    with connection.cursor() as cursor:
+        cursor.execute(_held_drains_sql("count(*)"), [f"UPDATE {sql.table(InboundText)}%"])
+        return cursor.fetchone()[0] > 0
+
+
+def end_held_drains() -> None:
+    """The database ends the killed worker's session, as it does when it finds the client
+    gone: the statement it was held on never runs (left alone, it would run and commit on its
+    own once the lock is released, were the batch not in one transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _held_drains_sql("pg_terminate_backend(pid)"), [f"UPDATE {sql.table(InboundText)}%"]
+        )
+
+
 def test_workers_killed_again_and_again_while_texts_arrive_lose_and_double_none(
     section: Section, broker, workers, hand_over_to_broker
 ):
@@ -77,16 +135,26 @@ def test_workers_killed_again_and_again_while_texts_arrive_lose_and_double_none(
 
     delivery = threading.Thread(target=twilio_delivers)
     delivery.start()
-    kills_mid_drain = 0
+    kills_mid_drain = held_kills = 0
     for life in range(8):
-        worker = workers(env, f"inbox{life}")
-        time.sleep(0.3 + 0.2 * (life % 3))
-        worker.kill()
+        if life % 2 == 0:
+            with oldest_waiting_text_locked(section):
+                worker = workers(env, f"inbox{life}")
+                send_task(broker, DRAIN, section.pk)  # as the sweep does for a waiting text
+                wait_for(drain_held_on_the_lock, 30, "the worker's batch held at its last step")
+                worker.kill()
+                end_held_drains()
+            held_kills += 1
+        else:
+            worker = workers(env, f"inbox{life}")
+            time.sleep(0.3 + 0.2 * (life % 3))
+            worker.kill()
         kills_mid_drain += killed_mid_drain(worker.output())
         if arrived.is_set():
             break
     delivery.join()
-    assert kills_mid_drain >= 1  # the kills landed while a batch was being put on inquiries
+    # Every held kill landed in a drain, with its batch written and not committed.
+    assert kills_mid_drain >= held_kills >= 1
 
     workers(env, "last")
 
