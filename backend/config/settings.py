@@ -144,12 +144,14 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=0 if DB_POOL_MAX_SIZE else int(env("DB_CONN_MAX_AGE", "0")),
-            # With the pool, Django has it check a connection before handing it out, so one that
-            # PostgreSQL dropped (a restart) is replaced, not used.
-            conn_health_checks=True,
+            # Without the pool, Django checks a kept connection at a request's first query.
+            conn_health_checks=not DB_POOL_MAX_SIZE,
         )
     }
     if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Django's backend, with a pooled connection checked without a round trip: one that
+        # PostgreSQL dropped (a restart) is replaced, not used (core/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "core.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": DB_POOL_MAX_SIZE,
