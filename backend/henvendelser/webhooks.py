@@ -23,7 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import services
-from .services.inbox import accept_sms
+from .services.inbox import accept_sms_to_number
 from .services.intake import section_for_number
 from .validators import try_normalise_phone
 
@@ -133,13 +133,11 @@ def sms(request: HttpRequest) -> HttpResponse:
             now=now,
         )
         return twiml(MessagingResponse())
-    section = section_for_number(to_phone)
     # One insert, then Twilio has its answer; a worker puts the text on the inquiry.
-    accepted = accept_sms(
+    section, accepted = accept_sms_to_number(
         message_sid=message_sid,
-        section=section,
-        from_phone=from_phone,
         to_phone=to_phone,
+        from_phone=from_phone,
         body=body,
         num_media=_int_or_none(request.POST.get("NumMedia")) or 0,
         now=now,

@@ -491,3 +491,23 @@ def test_twilio_is_answered_while_a_worker_is_putting_an_earlier_text_on_its_inq
     assert [response.status_code for response in answers] == [200]
     inbox.drain(section.pk)
     assert texts_of("+4791234567") == ["Første", "Andre"]
+
+
+def test_the_webhooks_section_lookup_and_insert_are_one_statement_on_postgresql(
+    section, handed_over
+):
+    """A round trip costs the webhook more than the statement (docs/benchmarks.md)."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as statements:
+        found, stored = inbox.accept_sms_to_number(
+            message_sid="SM" + "7" * 32,
+            to_phone=section.phone_number,
+            from_phone="+4791234567",
+            body="Feber",
+            num_media=0,
+            now=timezone.now(),
+        )
+    assert (found, stored) == (section, True)
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2)
+    assert InboundText.objects.get().section == section

@@ -5,7 +5,7 @@ import pytest
 import time_machine
 
 from core.models import AuditEvent
-from henvendelser.models import Inquiry, TimelineEntry
+from henvendelser.models import InboundText, Inquiry, TimelineEntry
 from tests.conftest import twilio_signature
 from tests.factories import ContactFactory, PatientFactory
 
@@ -132,6 +132,23 @@ def test_a_parent_of_two_patients_is_not_guessed(twilio_post, section):
 def test_texts_to_another_sections_number_go_to_that_section(twilio_post, section, other_section):
     twilio_post(PATH, sms(other_section))
     assert Inquiry.objects.get().section == other_section
+
+
+def test_a_text_to_a_number_no_section_has_is_kept_by_the_first_section(
+    twilio_post, section, other_section, caplog
+):
+    to_nobody = {**sms(other_section), "To": "+4759999999"}
+    assert twilio_post(PATH, to_nobody).status_code == 200
+    assert Inquiry.objects.get().section == min(section, other_section, key=lambda s: s.pk)
+    assert "unconfigured number" in caplog.text
+
+
+def test_with_no_section_at_all_a_text_is_refused_and_nothing_stored(twilio_post, section):
+    params = sms(section)
+    section.delete()
+    with pytest.raises(RuntimeError, match="No section"):
+        twilio_post(PATH, params)
+    assert not InboundText.objects.exists()
 
 
 def test_in_opening_hours_the_answer_is_empty_twiml(twilio_post, section):

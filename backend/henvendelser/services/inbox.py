@@ -4,8 +4,9 @@ the family's inquiry.
 Twilio waits at most 15 s for the webhook and retries what it does not get answered. Building
 the inquiry (caller lookup, the section lock, timeline entries, audit, the realtime event) is
 most of what a text costs; done in the webhook it made intake CPU-bound at the web process
-(docs/benchmarks.md). Here the webhook does one idempotent insert, and workers do the rest in
-batches: one section lock and one transaction for all the texts a section has waiting.
+(docs/benchmarks.md). Here the webhook does one idempotent insert (on PostgreSQL in the same
+statement as its section's lookup), and workers do the rest in batches: one section lock and
+one transaction for all the texts a section has waiting.
 
 What holds:
 - once: MessageSid is unique in the inbox (a retried webhook stores nothing), and again on the
@@ -48,7 +49,13 @@ from triage.alarm import screen_all_with_active_rules, screen_with_active_rules
 
 from ..models import Channel, InboundText, Inquiry, TimelineEntry
 from .inquiries import log_inquiry
-from .intake import Callers, record_sms
+from .intake import (
+    Callers,
+    record_sms,
+    section_by_number_statement,
+    section_for_number,
+    section_from_row,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +79,45 @@ def accept_sms(
     """Store a text as Twilio delivered it and hand its section to a worker after commit.
     False if this MessageSid was stored before (Twilio retrying): nothing is stored again.
 
-    One statement, the webhook's only write: an INSERT that does nothing on a MessageSid
-    already stored and says whether it stored a row (core.sql: no transaction around it, no
-    error to catch, no second look)."""
-    row = {
+    One statement: an INSERT that does nothing on a MessageSid already stored and says whether
+    it stored a row (core.sql: no transaction around it, no error to catch, no second look).
+    The webhook's, with its section's lookup, is `accept_sms_to_number`."""
+    return _store(section.pk, _text(message_sid, from_phone, to_phone, body, num_media, now))
+
+
+def accept_sms_to_number(
+    *,
+    message_sid: str,
+    to_phone: str,
+    from_phone: str,
+    body: str,
+    num_media: int,
+    now: dt.datetime,
+) -> tuple[Section, bool]:
+    """The section whose number was texted (`intake.section_for_number`), and whether the text
+    was stored for it as `accept_sms` stores it. The SMS webhook's only database work.
+
+    On PostgreSQL one statement does both, the section's lookup and the insert of its text (a
+    round trip costs the webhook more than the statements do: docs/benchmarks.md); elsewhere
+    the two, one after the other."""
+    row = _text(message_sid, from_phone, to_phone, body, num_media, now)
+    if connection.vendor != "postgresql":
+        section = section_for_number(to_phone)
+        return section, _store(section.pk, row)
+    statement, reader = _section_and_insert_statement(tuple(row))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [to_phone, *sql.db_values(InboundText, row)])
+        found = cursor.fetchone()
+    section = section_from_row(None if found is None else found[:-1], reader)
+    return section, _handed_over_if_stored(bool(found[-1]), section.pk)
+
+
+def _text(
+    message_sid: str, from_phone: str, to_phone: str, body: str, num_media: int, now: dt.datetime
+) -> dict[str, Any]:
+    """A text's columns as Twilio delivered it (but its section), not yet tried."""
+    return {
         "message_sid": message_sid,
-        "section": section.pk,
         "from_phone": from_phone,
         "to_phone": to_phone,
         "body": body,
@@ -85,13 +125,38 @@ def accept_sms(
         "received_at": now,
         "failures": 0,
     }
-    statement = _insert_statement(connection.vendor, tuple(row))
+
+
+def _store(section_id: int, text: dict[str, Any]) -> bool:
+    row = {"section": section_id, **text}
     with connection.cursor() as cursor:
-        cursor.execute(statement, sql.db_values(InboundText, row))
+        cursor.execute(
+            _insert_statement(connection.vendor, tuple(row)), sql.db_values(InboundText, row)
+        )
         stored = cursor.fetchone() is not None
+    return _handed_over_if_stored(stored, section_id)
+
+
+def _handed_over_if_stored(stored: bool, section_id: int) -> bool:
     if stored:
-        transaction.on_commit(functools.partial(hand_over, section.pk))
+        transaction.on_commit(functools.partial(hand_over, section_id))
     return stored
+
+
+@functools.cache
+def _section_and_insert_statement(names: tuple[str, ...]) -> tuple[str, sql.Reader]:
+    """PostgreSQL: the section lookup as a CTE, the insert of `accept_sms` taking its key from
+    it, and the section's row with whether the insert stored one."""
+    lookup, reader = section_by_number_statement("postgresql")
+    columns = ", ".join(sql.column(InboundText, name) for name in ("section", *names))
+    statement = (
+        f"WITH s AS ({lookup}), stored AS ("  # noqa: S608 (names from core.sql)
+        f"INSERT INTO {sql.table(InboundText)} ({columns}) "
+        f"SELECT s.{sql.column(Section, 'id')}, {', '.join(['%s'] * len(names))} FROM s "
+        f"ON CONFLICT ({sql.column(InboundText, 'message_sid')}) DO NOTHING RETURNING 1) "
+        "SELECT s.*, EXISTS (SELECT FROM stored) FROM s"
+    )
+    return statement, reader
 
 
 @functools.cache

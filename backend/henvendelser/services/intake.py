@@ -12,6 +12,7 @@ import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -53,27 +54,40 @@ class IntakeResult:
 
 
 @functools.cache
-def _section_by_number(vendor: str) -> tuple[str, sql.Reader]:
+def section_by_number_statement(vendor: str) -> tuple[str, sql.Reader]:
+    """One statement for the section whose Twilio number was called or texted, falling back to
+    the first section, so a message to a number nobody configured is still kept, never
+    dropped: a row of the section's columns and `fallback` (1 when it is the first section
+    standing in), or no row when there is no section at all (read by `section_from_row`).
+    Every webhook asks it (core.sql); the SMS webhook inside its insert (services/inbox.py)."""
     columns, reader = sql.select_list(Section, "s")
-    statement = f"SELECT {columns} FROM {sql.table(Section)} s "  # noqa: S608 (names from core.sql)
-    return statement + f"WHERE s.{sql.column(Section, 'phone_number')} = %s", reader
+    section, key = sql.table(Section), sql.column(Section, "id")
+    phone = sql.column(Section, "phone_number")
+    statement = (
+        f"SELECT {columns}, 0 AS fallback FROM {section} s WHERE s.{phone} = %s "  # noqa: S608
+        f"UNION ALL SELECT {columns}, 1 FROM {section} s "
+        f"WHERE s.{key} = (SELECT MIN({key}) FROM {section}) ORDER BY fallback LIMIT 1"
+    )
+    return statement, reader
+
+
+def section_from_row(row: Any, reader: sql.Reader) -> Section:
+    """The section from a row of `section_by_number_statement` (its columns, then `fallback`)."""
+    if row is None:
+        raise RuntimeError("No section exists to receive inquiries")
+    section: Section = reader.instance(row[: len(reader.fields)])
+    if row[len(reader.fields)]:
+        logger.warning("inbound to an unconfigured number routed to section %s", section.pk)
+    return section
 
 
 def section_for_number(to_phone: str) -> Section:
-    """The section whose Twilio number was called or texted. Falls back to the first section,
-    so a message to a number nobody configured is still kept, never dropped. (Every webhook
-    asks: one statement of fixed shape, core.sql.)"""
-    statement, reader = _section_by_number(connection.vendor)
+    """The section whose Twilio number was called or texted, or the first section standing in
+    (`section_by_number_statement`)."""
+    statement, reader = section_by_number_statement(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(statement, [to_phone])
-        row = cursor.fetchone()
-    section = None if row is None else reader.instance(row)
-    if section is None:
-        section = Section.objects.order_by("pk").first()
-        if section is None:
-            raise RuntimeError("No section exists to receive inquiries")
-        logger.warning("inbound to an unconfigured number routed to section %s", section.pk)
-    return section
+        return section_from_row(cursor.fetchone(), reader)
 
 
 def _open_inquiries(section_id: int) -> QuerySet[Inquiry]:
