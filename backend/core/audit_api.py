@@ -55,7 +55,8 @@ class AuditListApi(APIView):
             self.FilterSerializer,
             {k: v for k, v in request.query_params.items() if k not in {"page", "page_size"}},
         )
-        qs = AuditEvent.objects.filter(section_id__in=access.sections(request.user))
+        sections = access.sections(request.user)
+        qs = AuditEvent.objects.filter(section_id__in=sections)
         if "user" in filters:
             qs = qs.filter(username=filters["user"])
         if "action" in filters:
@@ -67,11 +68,16 @@ class AuditListApi(APIView):
         )
         paginator = Pagination()
         page: list[AuditEvent] = paginator.paginate_queryset(records, request, view=self) or []
-        # Reading who read a patient's record is itself a read worth recording.
-        audit.record(
-            user=request.user,
-            action="audit.list",
-            patient_id=filters.get("patient"),
-            detail={"filters": {k: str(v) for k, v in filters.items()}},
-        )
+        # Reading who read a patient's record is itself a read worth recording: in the log of
+        # each section whose records were read, where the next lead's read finds it.
+        read: list[int | None] = [*sections] or [None]
+        with audit.recorded_together():
+            for section_id in read:
+                audit.record(
+                    user=request.user,
+                    action="audit.list",
+                    patient_id=filters.get("patient"),
+                    section_id=section_id,
+                    detail={"filters": {k: str(v) for k, v in filters.items()}},
+                )
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)

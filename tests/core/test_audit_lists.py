@@ -57,6 +57,19 @@ def test_the_lead_finds_the_list_that_showed_a_patient(api_as, coordinator, lead
     assert [row for row in rows if row["action"] == "inquiry.list"] == []
 
 
+def test_a_leads_read_of_the_log_is_in_the_log_of_each_section_it_read(
+    api_as, make_user, section, other_section
+):
+    lead = make_user("lead", sections=[section, other_section])
+    patient = PatientFactory(section=section)
+    assert api_as(lead).get(f"/api/audit/?patient={patient.pk}").status_code == 200
+
+    rows = api_as(lead).get("/api/audit/?action=audit.list").json()["results"]
+    read = [row for row in rows if row["patient_id"] == patient.pk]
+    assert sorted(row["section_id"] for row in read) == sorted([section.pk, other_section.pk])
+    assert {row["username"] for row in read} == {lead.username}
+
+
 def test_a_patients_records_come_page_by_page_newest_first_each_once(api_as, lead, section):
     """The lead's pages for one patient: their own records and the lists that showed them,
     interleaved in time, a record naming them both ways once, other patients and sections
@@ -84,7 +97,10 @@ def test_a_patients_records_come_page_by_page_newest_first_each_once(api_as, lea
 
     pages = []
     for number in (1, 2, 3):
-        response = api_as(lead).get(f"/api/audit/?patient={ada}&page_size=4&page={number}")
+        # The coordinator's records: the lead's own reads of the log join it as they are made.
+        response = api_as(lead).get(
+            f"/api/audit/?patient={ada}&user=koordinator&page_size=4&page={number}"
+        )
         assert response.status_code == 200
         body = response.json()
         assert body["count"] == 11
