@@ -28,6 +28,25 @@ def pytest_report_header(config: Any) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any) -> Any:
+    """pytest-django's, with the test database's last sessions ended before it is dropped:
+    threads the tests ran requests and sockets in keep a pooled connection each, which would
+    keep PostgreSQL from dropping it ("being accessed by other users")."""
+    from django.db import connection
+
+    yield
+    connection.close()
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_in_process() -> Any:
     """Tasks run in the test process, also when REDIS_URL makes Redis the broker; the tests
