@@ -53,7 +53,8 @@ def log_inquiry(
             _("Pasienten hører til en annen seksjon."), fields={"patient": ["wrong_section"]}
         )
     access.require(by, Action.LOG_INQUIRY, section.pk)
-    lock_section(section.pk)
+    # Who is calling is read before the section's lock is taken: a read needs no lock, and
+    # each statement under it holds up the section's other writers.
     contact = None
     identification: str = Identification.UNKNOWN
     if caller_phone:
@@ -68,6 +69,7 @@ def log_inquiry(
         identification = Identification.IDENTIFIED
         if contact is None and caller_phone:
             contact = patient.contacts.filter(phone=caller_phone).first()
+    lock_section(section.pk)
     inquiry = Inquiry(
         section=section,
         channel=channel,
