@@ -85,8 +85,8 @@ def oldest_waiting_text_locked(section: Section):
 
 def _held_drains_sql(action: str) -> str:
     return (
-        f"SELECT {action} FROM pg_stat_activity WHERE wait_event_type = 'Lock' "  # noqa: S608
-        "AND query LIKE %s"
+        f"SELECT {action} FROM pg_stat_activity WHERE datname = current_database() "  # noqa: S608
+        "AND wait_event_type = 'Lock' AND query LIKE %s"
     )
 
 
