@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,10 +20,7 @@ class UnlockAccountApi(APIView):
 
     def post(self, request: Request, pk: int) -> Response:
         validated(StrictInputSerializer, request.data or {})
-        colleagues = get_user_model().objects.filter(
-            memberships__section_id__in=access.sections(request.user)
-        )
-        user = get_object_or_404(colleagues.distinct(), pk=pk)
+        user = get_object_or_404(lockout.colleagues(request.user), pk=pk)
         lockout.unlock(user=user, by=request.user)
         return Response({"id": user.pk, "locked": False})
 

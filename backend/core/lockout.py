@@ -75,6 +75,23 @@ def _failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwa
             )
 
 
+def colleagues(lead: Any) -> Any:
+    """The accounts a lead may unlock: everyone in one of the lead's sections."""
+    from . import access
+
+    sections = access.sections(lead)
+    return get_user_model().objects.filter(memberships__section_id__in=sections).distinct()
+
+
+def locked_colleagues(lead: Any) -> list[AccountLock]:
+    """The locks a lead may lift, the longest-standing first, each with its user."""
+    return list(
+        AccountLock.objects.filter(locked_at__isnull=False, user__in=colleagues(lead))
+        .select_related("user")
+        .order_by("locked_at", "pk")
+    )
+
+
 def unlock(*, user: Any, by: Any) -> None:
     """A lead lifts the lock (and the count), audited."""
     with transaction.atomic():

@@ -74,4 +74,8 @@ def labels(request: HttpRequest) -> dict[str, Any]:
     from core import access
     from core.access import Action
 
-    return {"ui_labels": ui_labels(), "can_read_stats": access.may(user, Action.READ_STATS)}
+    return {
+        "ui_labels": ui_labels(),
+        "can_read_stats": access.may(user, Action.READ_STATS),
+        "can_unlock_accounts": access.may(user, Action.UNLOCK_ACCOUNTS),
+    }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("lege/", views.doctor_page, name="doctor"),
     path("vaktplan/", views.roster_page, name="roster"),
     path("statistikk/", views.stats_page, name="stats"),
+    path("kontoer/", views.accounts_page, name="accounts"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -101,6 +102,33 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         return _forbidden(request)
     mine = Section.objects.filter(pk__in=access.sections(request.user)).order_by("name", "pk")
     return render(request, "web/stats.html", {"sections": list(mine)})
+
+
+@login_required
+def accounts_page(request: HttpRequest) -> HttpResponse:
+    """The lead's locked accounts: colleagues locked out after too many wrong passwords, each
+    with a button that lifts the lock (lockout.unlock, audited). Pressed twice, it lifts it
+    once and says so once; afterwards the page is shown anew (a reload sends nothing)."""
+    if not access.may(request.user, Action.UNLOCK_ACCOUNTS):
+        return _forbidden(request)
+    if request.method == "POST":
+        user = lockout.colleagues(request.user).filter(pk=_int(request.POST.get("user"))).first()
+        if user is None:
+            return render(request, "web/not_found.html", status=404)
+        if lockout.is_locked(user):
+            lockout.unlock(user=user, by=request.user)
+            name = user.get_full_name() or user.get_username()
+            messages.success(request, _("%(name)s kan logge inn igjen.") % {"name": name})
+        return redirect("accounts")
+    locks = lockout.locked_colleagues(request.user)
+    return render(request, "web/accounts.html", {"locks": locks})
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -128,3 +128,46 @@ def test_a_session_ends_after_the_idle_time_and_lives_while_used(client, coordin
     with time_machine.travel(start + 3 * idle, tick=False):
         assert client.get("/api/me/").status_code in (401, 403)
         assert client.get("/").status_code == 302  # to the login page
+
+
+def locked_out(client, user) -> None:
+    for _ in range(3):
+        token(client, user, "wrong")
+    assert AccountLock.objects.get(user=user).locked_at is not None
+
+
+def test_a_lead_sees_the_locked_colleagues_of_their_sections_and_unlocks_one_on_the_page(
+    client, coordinator, lead, strict
+):
+    elsewhere = UserFactory(role="coordinator", sections=[SectionFactory()], first_name="Ola")
+    locked_out(client, coordinator)
+    locked_out(client, elsewhere)
+    client.force_login(lead)
+    page = client.get("/kontoer/").content.decode()
+    assert coordinator.username in page
+    assert elsewhere.username not in page  # another section's: not the lead's to open
+    assert 'href="/kontoer/"' in page  # in the lead's menu
+
+    # Pressed twice (a double click): one unlock, one "can log in again".
+    for _ in range(2):
+        response = client.post("/kontoer/", {"user": coordinator.pk})
+        assert (response.status_code, response["Location"]) == (302, "/kontoer/")
+    after = client.get("/kontoer/").content.decode()
+    assert after.count("kan logge inn igjen") == 1
+    assert coordinator.username not in after.split("kan logge inn igjen")[1]
+    assert AuditEvent.objects.filter(action="account.unlocked").count() == 1
+    assert token(client, coordinator, "pw").status_code == 200
+
+    # Another section's account is not found; the lock holds.
+    assert client.post("/kontoer/", {"user": elsewhere.pk}).status_code == 404
+    assert client.post("/kontoer/", {"user": "x"}).status_code == 404
+    assert AccountLock.objects.get(user=elsewhere).locked_at is not None
+
+
+def test_only_a_lead_has_the_locked_accounts_page(client, coordinator, lead, strict):
+    locked_out(client, lead)  # a coordinator may not open even a lead's account
+    client.force_login(coordinator)
+    assert client.get("/kontoer/").status_code == 403
+    assert client.post("/kontoer/", {"user": lead.pk}).status_code == 403
+    assert 'href="/kontoer/"' not in client.get("/").content.decode()
+    assert AccountLock.objects.get(user=lead).locked_at is not None
