@@ -147,6 +147,12 @@ def record(
     return event
 
 
+def logs_of(section_ids: list[int]) -> list[int | None]:
+    """The sections' logs a record about more than one section goes in, one record each; with
+    no section, one record outside every section's log (still kept)."""
+    return [*section_ids] or [None]
+
+
 _together: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar(
     "audit_together", default=None
 )

@@ -70,9 +70,8 @@ class AuditListApi(APIView):
         page: list[AuditEvent] = paginator.paginate_queryset(records, request, view=self) or []
         # Reading who read a patient's record is itself a read worth recording: in the log of
         # each section whose records were read, where the next lead's read finds it.
-        read: list[int | None] = [*sections] or [None]
         with audit.recorded_together():
-            for section_id in read:
+            for section_id in audit.logs_of(sections):
                 audit.record(
                     user=request.user,
                     action="audit.list",

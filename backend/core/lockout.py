@@ -70,9 +70,7 @@ def _failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwa
             lock.locked_at = now
         lock.save()
         if newly_locked:
-            audit.record(
-                user=None, action="account.locked", obj=user, detail={"failures": lock.failures}
-            )
+            _recorded(user=None, action="account.locked", account=user, failures=lock.failures)
 
 
 def colleagues(lead: Any) -> Any:
@@ -96,6 +94,16 @@ def unlock(*, user: Any, by: Any) -> None:
     """A lead lifts the lock (and the count), audited."""
     with transaction.atomic():
         changed = AccountLock.objects.filter(user=user).update(failures=0, locked_at=None)
-        audit.record(
-            user=by, action="account.unlocked", obj=user, detail={"was_locked": bool(changed)}
-        )
+        _recorded(user=by, action="account.unlocked", account=user, was_locked=bool(changed))
+
+
+def _recorded(*, user: Any, action: str, account: Any, **detail: Any) -> None:
+    """An account's lock or unlock, in the log of each of the account's sections, where its
+    leads' reads of the log find it (one INSERT)."""
+    from . import access
+
+    with audit.recorded_together():
+        for section_id in audit.logs_of(access.sections(account)):
+            audit.record(
+                user=user, action=action, obj=account, section_id=section_id, detail=detail
+            )

@@ -104,6 +104,11 @@ def test_repeated_wrong_passwords_lock_the_account_until_a_lead_unlocks_it(
     unlocked = AuditEvent.objects.get(action="account.unlocked")
     assert unlocked.user == lead and unlocked.object_id == str(coordinator.pk)
     assert token(client, coordinator, "pw").status_code == 200
+    # Both are in the section's log, where its lead reads it.
+    shown = api_as(lead).get(f"/api/audit/?user={lead.username}&action=account.unlocked").json()
+    assert [row["object_id"] for row in shown["results"]] == [str(coordinator.pk)]
+    locked = api_as(lead).get("/api/audit/?action=account.locked").json()["results"]
+    assert [row["object_id"] for row in locked] == [str(coordinator.pk)]
 
 
 def test_a_right_password_clears_the_count(client, coordinator, strict):
