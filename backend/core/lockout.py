@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import audit
+from . import access, audit
 from .models import AccountLock
 
 logger = logging.getLogger(__name__)
@@ -75,8 +75,6 @@ def _failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwa
 
 def colleagues(lead: Any) -> Any:
     """The accounts a lead may unlock: everyone in one of the lead's sections."""
-    from . import access
-
     sections = access.sections(lead)
     return get_user_model().objects.filter(memberships__section_id__in=sections).distinct()
 
@@ -100,8 +98,6 @@ def unlock(*, user: Any, by: Any) -> None:
 def _recorded(*, user: Any, action: str, account: Any, **detail: Any) -> None:
     """An account's lock or unlock, in the log of each of the account's sections, where its
     leads' reads of the log find it (one INSERT)."""
-    from . import access
-
     with audit.recorded_together():
         for section_id in audit.logs_of(access.sections(account)):
             audit.record(

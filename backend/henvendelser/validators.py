@@ -1,4 +1,4 @@
-"""Norwegian identifiers and phone numbers."""
+"""Norwegian identifiers and phone numbers, and the numbers in form fields."""
 
 from __future__ import annotations
 
@@ -98,3 +98,11 @@ def safe_recording_url(url: str | None) -> str:
         return ""
     ok = parts.scheme == "https" and parts.hostname in RECORDING_HOSTS and not parts.username
     return parts.geturl() if ok and parts.port in (None, 443) else ""
+
+
+def int_or_none(value: str | None) -> int | None:
+    """A form field's whole number; None if it is missing, empty or not one."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

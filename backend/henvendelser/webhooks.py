@@ -25,7 +25,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from . import services
 from .services.inbox import accept_sms_to_number
 from .services.intake import section_for_number
-from .validators import try_normalise_phone
+from .validators import int_or_none, try_normalise_phone
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +96,6 @@ def twiml(response: MessagingResponse | VoiceResponse) -> HttpResponse:
     return HttpResponse(str(response), content_type="application/xml")
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 def _out_of_hours_text(ward_phone: str) -> str:
     text = _(
         "Takk for meldingen. Kontaktpunktet er stengt nå, og vi leser den når vi åpner. "
@@ -139,7 +132,7 @@ def sms(request: HttpRequest) -> HttpResponse:
         to_phone=to_phone,
         from_phone=from_phone,
         body=body,
-        num_media=_int_or_none(request.POST.get("NumMedia")) or 0,
+        num_media=int_or_none(request.POST.get("NumMedia")) or 0,
         now=now,
     )
     response = MessagingResponse()
@@ -217,7 +210,7 @@ def voice_status(request: HttpRequest) -> HttpResponse:
             call_sid=call_sid,
             recording_sid=recording_sid,
             recording_url=request.POST.get("RecordingUrl", ""),
-            duration_seconds=_int_or_none(request.POST.get("RecordingDuration")),
+            duration_seconds=int_or_none(request.POST.get("RecordingDuration")),
             now=now,
         )
         response.say(_("Takk. Vi ringer deg tilbake så snart vi kan."), language=VOICE_LANGUAGE)
@@ -238,7 +231,7 @@ def voice_status(request: HttpRequest) -> HttpResponse:
         services.update_call_status(
             call_sid=call_sid,
             status=request.POST.get("CallStatus", ""),
-            duration_seconds=_int_or_none(request.POST.get("CallDuration")),
+            duration_seconds=int_or_none(request.POST.get("CallDuration")),
             now=now,
         )
     return twiml(response)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from henvendelser.webhooks import _int_or_none, twilio_webhook
+from henvendelser.validators import int_or_none
+from henvendelser.webhooks import twilio_webhook
 
 from . import services
 
@@ -21,7 +22,7 @@ def status(request: HttpRequest) -> HttpResponse:
     services.apply_status(
         sid=sid,
         twilio_status=state,
-        error_code=_int_or_none(request.POST.get("ErrorCode")),
+        error_code=int_or_none(request.POST.get("ErrorCode")),
         now=timezone.now(),
     )
     # An unknown SID is answered 200 too: Twilio has nothing to retry, and the send task

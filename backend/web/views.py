@@ -17,6 +17,8 @@ from core.access import Action
 from core.errors import error_body
 from core.models import Section
 from henvendelser.models import Category, Channel, Inquiry
+from henvendelser.serializers import display_name
+from henvendelser.validators import int_or_none
 
 
 class KontaktpunktLoginView(LoginView):
@@ -112,23 +114,17 @@ def accounts_page(request: HttpRequest) -> HttpResponse:
     if not access.may(request.user, Action.UNLOCK_ACCOUNTS):
         return _forbidden(request)
     if request.method == "POST":
-        user = lockout.colleagues(request.user).filter(pk=_int(request.POST.get("user"))).first()
+        chosen = int_or_none(request.POST.get("user"))
+        user = lockout.colleagues(request.user).filter(pk=chosen).first()
         if user is None:
             return render(request, "web/not_found.html", status=404)
         if lockout.is_locked(user):
             lockout.unlock(user=user, by=request.user)
-            name = user.get_full_name() or user.get_username()
+            name = display_name(user)
             messages.success(request, _("%(name)s kan logge inn igjen.") % {"name": name})
         return redirect("accounts")
     locks = lockout.locked_colleagues(request.user)
     return render(request, "web/accounts.html", {"locks": locks})
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
