@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
@@ -56,12 +57,14 @@ class Reader:
             found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
             self.converters.append([(converter, col) for converter in found])
 
-    def instance(self, values: Any) -> Any:
+    def instance(self, values: Any, on: BaseDatabaseWrapper | None = None) -> Any:
+        """The instance of a row (read on `on`, by default Django's connection)."""
+        on = connection if on is None else on
         converted = list(values)
         for i, converters in enumerate(self.converters):
             for converter, col in converters:
-                converted[i] = converter(converted[i], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, converted)
+                converted[i] = converter(converted[i], col, on)
+        return self.model.from_db(on.alias, self.attnames, converted)
 
 
 def select_list(model: type[Model], alias: str) -> tuple[str, Reader]:
@@ -70,10 +73,14 @@ def select_list(model: type[Model], alias: str) -> tuple[str, Reader]:
     return ", ".join(f"{alias}.{quote(str(f.column))}" for f in reader.fields), reader
 
 
-def db_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
-    """Python values made ready for the database as the ORM would (datetimes for SQLite)."""
+def db_values(
+    model: type[Model], values: dict[str, Any], on: BaseDatabaseWrapper | None = None
+) -> list[Any]:
+    """Python values made ready for the database as the ORM would (datetimes for SQLite), for
+    `on` (by default Django's connection)."""
+    on = connection if on is None else on
     return [
-        model._meta.get_field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        model._meta.get_field(name).get_db_prep_save(value, on)  # type: ignore[union-attr]
         for name, value in values.items()
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -77,8 +78,10 @@ def normalise_phone(value: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=1024)
 def try_normalise_phone(value: str) -> str:
-    """E.164 if the number parses, else the raw value (Twilio may send short codes, 'anonymous')."""
+    """E.164 if the number parses, else the raw value (Twilio may send short codes, 'anonymous').
+    The last numbers are remembered: every webhook asks for its section's and caller's."""
     try:
         return normalise_phone(value)
     except ValidationError:

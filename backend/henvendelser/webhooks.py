@@ -4,6 +4,7 @@ stored in the inbox and answered at once; a worker puts it on its inquiry (servi
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable
@@ -16,14 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from meldinger.rules import keyword_action
 from meldinger.services import handle_keyword
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from core.models import Section
+
 from . import services
-from .services.inbox import accept_sms_to_number
+from .services.inbox import InboundSms, accept_sms_to_number
 from .services.intake import section_for_number
 from .validators import int_or_none, try_normalise_phone
 
@@ -72,6 +74,21 @@ def _without_nul(request: HttpRequest) -> None:
         setattr(request, "POST", cleaned)  # noqa: B010 (the type says immutable; a copy is)
 
 
+def refusal(request: HttpRequest) -> HttpResponse | None:
+    """Why Twilio's request is not served: 403 without a valid signature, 400 for a malformed
+    Twilio id; None for one to serve (its NUL characters dropped). Every Twilio webhook asks it,
+    the SMS webhook's two ways in alike (`twilio_webhook`, henvendelser/ingress.py)."""
+    if not signature_is_valid(request):
+        logger.warning("twilio webhook %s refused: bad or missing signature", request.path)
+        return HttpResponseForbidden("invalid signature", content_type="text/plain")
+    bad = _bad_sid(request)
+    if bad is not None:
+        logger.warning("twilio webhook %s refused: malformed %s", request.path, bad)
+        return HttpResponse(f"{bad} malformed", status=400, content_type="text/plain")
+    _without_nul(request)
+    return None
+
+
 def twilio_webhook(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
     """POST only, no CSRF (Twilio signs instead), 403 and no change without a valid signature."""
 
@@ -79,17 +96,13 @@ def twilio_webhook(view: Callable[[HttpRequest], HttpResponse]) -> Callable[...,
     @require_POST
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not signature_is_valid(request):
-            logger.warning("twilio webhook %s refused: bad or missing signature", request.path)
-            return HttpResponseForbidden("invalid signature", content_type="text/plain")
-        bad = _bad_sid(request)
-        if bad is not None:
-            logger.warning("twilio webhook %s refused: malformed %s", request.path, bad)
-            return HttpResponse(f"{bad} malformed", status=400, content_type="text/plain")
-        _without_nul(request)
-        return view(request, *args, **kwargs)
+        return refusal(request) or view(request, *args, **kwargs)
 
     return wrapped
+
+
+# What Twilio is answered for most texts: nothing to send back (built once).
+EMPTY_MESSAGING_TWIML = str(MessagingResponse())
 
 
 def twiml(response: MessagingResponse | VoiceResponse) -> HttpResponse:
@@ -106,40 +119,52 @@ def _out_of_hours_text(ward_phone: str) -> str:
     return text + _(" eller 113.")
 
 
-@twilio_webhook
-def sms(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
+def read_sms(request: HttpRequest) -> InboundSms | HttpResponse:
+    """The text in the SMS webhook's form, or 400 when it has no MessageSid."""
     message_sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
     if not message_sid:
         return HttpResponse("MessageSid missing", status=400, content_type="text/plain")
-    to_phone = try_normalise_phone(request.POST.get("To", ""))
-    from_phone = try_normalise_phone(request.POST.get("From", ""))
-    body = request.POST.get("Body", "")
-    action = keyword_action(body)
-    if action is not None and from_phone:
+    return InboundSms(
+        message_sid=message_sid,
+        to_phone=try_normalise_phone(request.POST.get("To", "")),
+        from_phone=try_normalise_phone(request.POST.get("From", "")),
+        body=request.POST.get("Body", ""),
+        num_media=int_or_none(request.POST.get("NumMedia")) or 0,
+    )
+
+
+def sms_answer(section: Section, accepted: bool, now: dt.datetime) -> HttpResponse:
+    """The TwiML Twilio gets for a text: empty, or out of hours the family's acknowledgement,
+    for a text stored now (a retried delivery gets no second one: never text a family twice)."""
+    if not accepted or section.is_open(now):
+        return HttpResponse(EMPTY_MESSAGING_TWIML, content_type="application/xml")
+    response = MessagingResponse()
+    response.message(_out_of_hours_text(section.ward_phone))
+    return twiml(response)
+
+
+@twilio_webhook
+def sms(request: HttpRequest) -> HttpResponse:
+    """A text in: its section's lookup and one insert into the inbox, then Twilio's answer; a
+    worker puts the text on its inquiry. On PostgreSQL under Daphne, the same is done on the
+    event loop before a request gets here (henvendelser/ingress.py); this is the way for the
+    rest (SQLite, Django's test client) and for opt-out keywords."""
+    now = timezone.now()
+    text = read_sms(request)
+    if isinstance(text, HttpResponse):
+        return text
+    if text.keyword is not None:
         # STOP/START: recorded and confirmed once by SMS from the outbox, not put in the queue.
         handle_keyword(
-            message_sid=message_sid,
-            from_phone=from_phone,
-            section=section_for_number(to_phone),
-            action=action,
+            message_sid=text.message_sid,
+            from_phone=text.from_phone,
+            section=section_for_number(text.to_phone),
+            action=text.keyword,
             now=now,
         )
         return twiml(MessagingResponse())
-    # One insert, then Twilio has its answer; a worker puts the text on the inquiry.
-    section, accepted = accept_sms_to_number(
-        message_sid=message_sid,
-        to_phone=to_phone,
-        from_phone=from_phone,
-        body=body,
-        num_media=int_or_none(request.POST.get("NumMedia")) or 0,
-        now=now,
-    )
-    response = MessagingResponse()
-    # A retried delivery gets no second acknowledgement: never text a family twice.
-    if accepted and not section.is_open(now):
-        response.message(_out_of_hours_text(section.ward_phone))
-    return twiml(response)
+    section, accepted = accept_sms_to_number(text, now)
+    return sms_answer(section, accepted, now)
 
 
 def _voicemail(response: VoiceResponse, prompt: str) -> VoiceResponse:

@@ -6,45 +6,12 @@ import json
 
 import pytest
 from asgiref import sync
-from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 
 from core.models import AuditEvent
+from tests.asgi import request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def request(path, method="GET", body=b"", headers=()):
-    from config.asgi import application
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [
-            (b"host", b"localhost"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": body})
-    start = await communicator.receive_output(timeout=10)
-    content = b""
-    while True:
-        part = await communicator.receive_output(timeout=10)
-        content += part.get("body", b"")
-        if not part.get("more_body"):
-            break
-    await communicator.wait(timeout=10)
-    return start["status"], dict(start["headers"]), content
 
 
 async def test_a_page_gets_every_middleware_from_the_outermost_to_the_innermost():

@@ -501,12 +501,14 @@ def test_the_webhooks_section_lookup_and_insert_are_one_statement_on_postgresql(
 
     with CaptureQueriesContext(connection) as statements:
         found, stored = inbox.accept_sms_to_number(
-            message_sid="SM" + "7" * 32,
-            to_phone=section.phone_number,
-            from_phone="+4791234567",
-            body="Feber",
-            num_media=0,
-            now=timezone.now(),
+            inbox.InboundSms(
+                message_sid="SM" + "7" * 32,
+                to_phone=section.phone_number,
+                from_phone="+4791234567",
+                body="Feber",
+                num_media=0,
+            ),
+            timezone.now(),
         )
     assert (found, stored) == (section, True)
     assert len(statements) == (1 if connection.vendor == "postgresql" else 2)

@@ -31,16 +31,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import redis
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from meldinger.rules import keyword_action
 
-from core import access, audit, sql
+from core import access, audit, loop, sql
 from core.access import Action
 from core.exceptions import NotSetAside
 from core.models import Section
@@ -85,31 +89,71 @@ def accept_sms(
     return _store(section.pk, _text(message_sid, from_phone, to_phone, body, num_media, now))
 
 
-def accept_sms_to_number(
-    *,
-    message_sid: str,
-    to_phone: str,
-    from_phone: str,
-    body: str,
-    num_media: int,
-    now: dt.datetime,
-) -> tuple[Section, bool]:
+@dataclass(frozen=True)
+class InboundSms:
+    """A text as Twilio delivered it to the SMS webhook (henvendelser/webhooks.read_sms)."""
+
+    message_sid: str
+    to_phone: str
+    from_phone: str
+    body: str
+    num_media: int
+
+    @property
+    def keyword(self) -> str | None:
+        """ "out" or "in" for an opt-out or opt-in from a number: recorded, not queued."""
+        return keyword_action(self.body) if self.from_phone else None
+
+
+def accept_sms_to_number(text: InboundSms, now: dt.datetime) -> tuple[Section, bool]:
     """The section whose number was texted (`intake.section_for_number`), and whether the text
     was stored for it as `accept_sms` stores it. The SMS webhook's only database work.
 
     On PostgreSQL one statement does both, the section's lookup and the insert of its text (a
     round trip costs the webhook more than the statements do: docs/benchmarks.md); elsewhere
-    the two, one after the other."""
-    row = _text(message_sid, from_phone, to_phone, body, num_media, now)
+    the two, one after the other. From Daphne's event loop: `accept_sms_on_loop`."""
     if connection.vendor != "postgresql":
-        section = section_for_number(to_phone)
-        return section, _store(section.pk, row)
-    statement, reader = _section_and_insert_statement(tuple(row))
+        section = section_for_number(text.to_phone)
+        return section, _store(section.pk, _row(text, now))
+    statement, reader, params = _section_and_insert(text, now)
     with connection.cursor() as cursor:
-        cursor.execute(statement, [to_phone, *sql.db_values(InboundText, row)])
+        cursor.execute(statement, params)
         found = cursor.fetchone()
-    section = section_from_row(None if found is None else found[:-1], reader)
-    return section, _handed_over_if_stored(bool(found[-1]), section.pk)
+    section, stored = _section_and_stored(found, reader)
+    return section, _handed_over_if_stored(stored, section.pk)
+
+
+async def accept_sms_on_loop(text: InboundSms, now: dt.datetime) -> tuple[Section, bool]:
+    """`accept_sms_to_number` on PostgreSQL from Daphne's event loop (core.loop), for the SMS
+    webhook (henvendelser/ingress.py): the same statement, committed on its own (it may run
+    twice: a MessageSid is stored once), then the section handed to a worker."""
+    on = loop.backend()
+    statement, reader, params = _section_and_insert(text, now, on)
+    section, stored = _section_and_stored(await loop.fetch_one(statement, params), reader, on)
+    if stored:
+        await hand_over_from_loop(section.pk)
+    return section, stored
+
+
+def _section_and_insert(
+    text: InboundSms, now: dt.datetime, on: BaseDatabaseWrapper | None = None
+) -> tuple[str, sql.Reader, list[Any]]:
+    """PostgreSQL: the statement that finds the section texted and stores the text for it,
+    its reader, and its parameters (made ready for `on`)."""
+    row = _row(text, now)
+    statement, reader = _section_and_insert_statement(tuple(row))
+    return statement, reader, [text.to_phone, *sql.db_values(InboundText, row, on)]
+
+
+def _section_and_stored(
+    found: Any, reader: sql.Reader, on: BaseDatabaseWrapper | None = None
+) -> tuple[Section, bool]:
+    section = section_from_row(None if found is None else found[:-1], reader, on)
+    return section, found is not None and bool(found[-1])
+
+
+def _row(text: InboundSms, now: dt.datetime) -> dict[str, Any]:
+    return _text(text.message_sid, text.from_phone, text.to_phone, text.body, text.num_media, now)
 
 
 def _text(
@@ -179,21 +223,33 @@ def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
 
 
+def _flag_in_use() -> bool:
+    """Whether a drain task is handed over through the broker, with the pending flag in
+    Redis; where tasks run in-process, each text is handed over on its own."""
+    from config.celery import app
+
+    return not app.conf.task_always_eager and bool(settings.REDIS_URL)
+
+
 def _drain_already_pending(section_id: int) -> bool:
     """One drain task waiting for a section is enough: it takes every text that is waiting
     when it starts. A flag in Redis says one is queued (set here, cleared by the task as it
     starts, before it reads the inbox; it expires in case the task is lost, and the sweep
-    covers that meanwhile). Where tasks run in-process, or Redis does not answer, each text
-    is handed over on its own."""
-    from config.celery import app
-
-    if app.conf.task_always_eager or not settings.REDIS_URL:
+    covers that meanwhile). Where tasks run in-process, each text is handed over on its own.
+    Where Redis does not answer, no task could be queued either (it is the broker): the text
+    waits for the sweep, the webhook does not wait for the broker."""
+    if not _flag_in_use():
         return False
     try:
         first = _redis().set(_pending_key(section_id), "1", nx=True, ex=PENDING_FLAG_SECONDS)
     except redis.RedisError:
-        return False
+        return _redis_down(section_id)
     return not first
+
+
+def _redis_down(section_id: int) -> bool:
+    logger.warning("inbox of section %s left to the sweep: Redis does not answer", section_id)
+    return True
 
 
 def drain_starting(section_id: int) -> None:
@@ -210,10 +266,30 @@ def drain_starting(section_id: int) -> None:
 def hand_over(section_id: int) -> None:
     """Ask a worker to drain the section's inbox. A broker that is down loses nothing: the
     text is in the database and the sweep hands it over later."""
+    if not _drain_already_pending(section_id):
+        _queue_drain(section_id)
+
+
+async def hand_over_from_loop(section_id: int) -> None:
+    """`hand_over` from Daphne's event loop: the flag awaited there (core.loop); the task
+    queued, when one is wanted, in a thread (the broker's client is synchronous, and so is
+    the drain itself where tasks run in-process)."""
+    client = loop.redis()
+    if _flag_in_use() and client is not None:
+        try:
+            first = await client.set(
+                _pending_key(section_id), "1", nx=True, ex=PENDING_FLAG_SECONDS
+            )
+        except redis.RedisError:
+            first = not _redis_down(section_id)
+        if not first:
+            return
+    await database_sync_to_async(_queue_drain, thread_sensitive=False)(section_id)
+
+
+def _queue_drain(section_id: int) -> None:
     from ..tasks import drain_inbox
 
-    if _drain_already_pending(section_id):
-        return
     try:
         drain_inbox.delay(section_id)
     except Exception:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -71,11 +72,14 @@ def section_by_number_statement(vendor: str) -> tuple[str, sql.Reader]:
     return statement, reader
 
 
-def section_from_row(row: Any, reader: sql.Reader) -> Section:
-    """The section from a row of `section_by_number_statement` (its columns, then `fallback`)."""
+def section_from_row(
+    row: Any, reader: sql.Reader, on: BaseDatabaseWrapper | None = None
+) -> Section:
+    """The section from a row of `section_by_number_statement` (its columns, then `fallback`),
+    read on `on` (by default Django's connection)."""
     if row is None:
         raise RuntimeError("No section exists to receive inquiries")
-    section: Section = reader.instance(row[: len(reader.fields)])
+    section: Section = reader.instance(row[: len(reader.fields)], on)
     if row[len(reader.fields)]:
         logger.warning("inbound to an unconfigured number routed to section %s", section.pk)
     return section
