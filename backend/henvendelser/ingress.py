@@ -91,7 +91,8 @@ class SmsWebhookOnLoop:
         except ValueError:
             return False
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        return content_type == FORM and 0 <= length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None: no limit, as Django reads it
+        return content_type == FORM and length >= 0 and (limit is None or length <= limit)
 
     async def _serve(self, scope: dict[str, Any], body: bytes) -> HttpResponse:
         try:
