@@ -91,20 +91,23 @@ def _connections() -> _Connections:
 async def fetch_one(statement: str, params: list[Any]) -> tuple[Any, ...] | None:
     """Run one statement (one that may safely run twice) and return its first row."""
     pool = await _connections().pool_open()
-    for attempt in (1, 2):
-        try:
-            async with pool.connection() as conn:
-                cursor = await conn.execute(statement, params)
-                return await cursor.fetchone()
-        except PoolTimeout:
-            raise
-        except psycopg.OperationalError:
-            # The pool drops a connection that comes back broken. The others may be broken
-            # too (the server restarted): looked at (a round trip each) before the next try.
-            if attempt == 2:
-                raise
-            await pool.check()
-    raise AssertionError("unreachable")
+    try:
+        return await _fetch_one(pool, statement, params)
+    except PoolTimeout:
+        raise
+    except psycopg.OperationalError:
+        # The pool drops a connection that comes back broken. The others may be broken too
+        # (the server restarted): looked at (a round trip each) before the one more try.
+        await pool.check()
+    return await _fetch_one(pool, statement, params)
+
+
+async def _fetch_one(
+    pool: AsyncConnectionPool, statement: str, params: list[Any]
+) -> tuple[Any, ...] | None:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(statement, params)
+        return await cursor.fetchone()
 
 
 def redis() -> aredis.Redis | None:

@@ -243,13 +243,13 @@ def _drain_already_pending(section_id: int) -> bool:
     try:
         first = _redis().set(_pending_key(section_id), "1", nx=True, ex=PENDING_FLAG_SECONDS)
     except redis.RedisError:
-        return _redis_down(section_id)
+        _left_to_the_sweep(section_id)
+        return True
     return not first
 
 
-def _redis_down(section_id: int) -> bool:
+def _left_to_the_sweep(section_id: int) -> None:
     logger.warning("inbox of section %s left to the sweep: Redis does not answer", section_id)
-    return True
 
 
 def drain_starting(section_id: int) -> None:
@@ -281,7 +281,8 @@ async def hand_over_from_loop(section_id: int) -> None:
                 _pending_key(section_id), "1", nx=True, ex=PENDING_FLAG_SECONDS
             )
         except redis.RedisError:
-            first = not _redis_down(section_id)
+            _left_to_the_sweep(section_id)
+            return
         if not first:
             return
     await database_sync_to_async(_queue_drain, thread_sensitive=False)(section_id)
