@@ -55,6 +55,21 @@ def lock_section(section_id: int) -> None:
         cursor.fetchone()
 
 
+def locked_section(section_id: int) -> Section:
+    """The section read with its row lock taken (as `lock_section`), in one statement: for a
+    writer that needs the section's settings as well as its lock (the inbox drain). A
+    prepared read (core.sql)."""
+    rows = sql.prepared("realtime.locked_section", _locked_section_query, section_id)
+    if not rows:
+        raise Section.DoesNotExist(section_id)
+    return rows[0]
+
+
+def _locked_section_query(section_id: int) -> Any:
+    # SQLite has no row locks: there the ORM leaves the clause out, as in _lock_statement.
+    return Section.objects.select_for_update(no_key=True).filter(pk=section_id)
+
+
 @functools.cache
 def _lock_statement(vendor: str) -> str:
     # As `select_for_update(no_key=True)` on the ORM: SQLite has no row locks (its writes are
@@ -147,6 +162,51 @@ def _number_and_store_statement() -> str:
     )
 
 
+def _number_and_store_all(
+    section_id: int, events: list[tuple[str, dict[str, Any]]], into: list[dict[str, Any]]
+) -> None:
+    """PostgreSQL, `published_together`: the events numbered and stored in one statement, as
+    `_number_and_store` does for one (the numbers' UPDATE as a CTE the INSERT takes them from,
+    in the order given), then broadcast after commit in that order. `into`: the dicts handed
+    out before they were numbered, filled with the events."""
+    drafts = [json.dumps({"type": t, "seq": 0, **body}, ensure_ascii=False) for t, body in events]
+    at = sql.db_values(Event, {"at": timezone.now()})[0]
+    count = len(events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _number_and_store_all_statement(),
+            [count, section_id, section_id, count, count, at, [t for t, _ in events], drafts],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Section.DoesNotExist(section_id)
+    first = int(row[0]) - count + 1
+    sent = []
+    for offset, (type, body) in enumerate(events):
+        text = json.dumps({"type": type, "seq": first + offset, **body}, ensure_ascii=False)
+        into[offset].update(json.loads(text))
+        sent.append((into[offset], text))
+    _broadcast_after_commit(section_id, None, sent)
+
+
+@functools.cache
+def _number_and_store_all_statement() -> str:
+    seq = sql.column(Section, "last_seq")
+    columns = ", ".join(
+        sql.column(Event, name) for name in ("section", "seq", "type", "payload", "at")
+    )
+    number = f"n.{seq} - %s + e.ord"
+    return (
+        f"WITH n AS (UPDATE {sql.table(Section)} SET {seq} = {seq} + %s "  # noqa: S608
+        f"WHERE {sql.column(Section, 'id')} = %s RETURNING {seq}), "
+        f"stored AS (INSERT INTO {sql.table(Event)} ({columns}) "
+        f"SELECT %s, {number}, e.type, "
+        f"jsonb_set(e.payload::jsonb, '{{seq}}', to_jsonb({number})), %s "
+        f"FROM n, unnest(%s::text[], %s::text[]) WITH ORDINALITY AS e(type, payload, ord)) "
+        f"SELECT {seq} FROM n"
+    )
+
+
 def _store(
     section_id: int,
     events: list[tuple[str, dict[str, Any]]],
@@ -200,7 +260,9 @@ class _Together:
         return self.handed_out[-1]
 
     def store(self) -> None:
-        if self.events:
+        if self.events and connection.vendor == "postgresql":
+            _number_and_store_all(self.section_id, self.events, self.handed_out)
+        elif self.events:
             last = next_seq(self.section_id, len(self.events))
             _store(self.section_id, self.events, None, last_seq=last, into=self.handed_out)
         self.events, self.handed_out = [], []

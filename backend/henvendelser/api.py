@@ -88,6 +88,11 @@ class ByMethod(BasePermission):
 
 
 def section_for_write(user: Any, section_id: int | None) -> Section:
+    return sql.get(Section, section_id_for_write(user, section_id))
+
+
+def section_id_for_write(user: Any, section_id: int | None) -> int:
+    """The section a user writes in: the one asked for if it is theirs, or their only one."""
     allowed = roles.user_section_ids(user)
     if section_id is None:
         if len(allowed) != 1:
@@ -100,7 +105,7 @@ def section_for_write(user: Any, section_id: int | None) -> Section:
             _("Du har ikke tilgang til denne seksjonen."),
             fields={"section": [_("Ikke din seksjon.")]},
         )
-    return sql.get(Section, section_id)
+    return section_id
 
 
 def _audit_patient_reads(request: Request, action: str, patients: list[Patient]) -> None:
@@ -392,13 +397,15 @@ class InquiryListCreateApi(APIView):
                 raise InvalidInput(
                     _("Fant ikke pasienten."), fields={"patient": [_("Fant ikke pasienten.")]}
                 )
-        section = (
-            patient.section if patient else section_for_write(request.user, data.get("section"))
+        section_id = (
+            patient.section_id
+            if patient
+            else section_id_for_write(request.user, data.get("section"))
         )
         inquiry = services.log_inquiry(
             by=request.user,
             channel=data["channel"],
-            section=section,
+            section_id=section_id,
             patient=patient,
             caller_phone=data.get("caller_phone", ""),
             caller_name=data.get("caller_name", ""),

@@ -118,7 +118,7 @@ def _log_call(section):
     coordinator = UserFactory(role="coordinator", sections=[section])
     with transaction.atomic():
         services.log_inquiry(
-            by=coordinator, section=section, channel="phone", caller_phone="+4791234567"
+            by=coordinator, section_id=section.pk, channel="phone", caller_phone="+4791234567"
         )
 
 

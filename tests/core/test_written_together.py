@@ -47,6 +47,9 @@ def test_events_published_together_are_numbered_in_order_stored_and_sent_after_c
     assert a == {"type": "a", "seq": 2, "n": 1}
     stored = list(Event.objects.filter(section=section).order_by("seq").values_list("seq", "type"))
     assert stored == [(1, "before"), (2, "a"), (3, "b"), (4, "c"), (5, "d")]
+    # What a resync reads back is what the screens were sent, its number included.
+    payloads = Event.objects.filter(section=section, seq__in=[2, 3, 5]).order_by("seq")
+    assert [e.payload for e in payloads] == [a, b, d]
     queue = realtime.queue_group(section.pk)
     assert sent == [(queue, 1), (queue, 2), (queue, 3), ("doctor.user.7", 4), (queue, 5)]
     assert realtime.current_seq(section.pk) == 5

@@ -92,7 +92,7 @@ def test_a_dropped_socket_shows_a_banner_and_the_queue_catches_up_when_it_return
     services.log_inquiry(
         by=coordinator,
         channel="phone",
-        section=section,
+        section_id=section.pk,
         caller_phone="+4791234567",
         summary="Logget mens forbindelsen var nede",
     )
@@ -188,7 +188,7 @@ def test_on_a_phone_the_secretarys_queue_fits_the_screen_as_cards(daphne, browse
     services.log_inquiry(
         by=secretary,
         channel="phone",
-        section=section,
+        section_id=section.pk,
         patient=patient,
         caller_phone="+4791234567",
         summary="Lurer på når neste blodprøve er, og om vi kan komme litt senere enn avtalt",

@@ -116,7 +116,7 @@ async def test_a_committed_change_arrives_as_an_event_with_the_next_seq(world):
     inquiry = await sync_to_async(services.log_inquiry)(
         by=coordinator2,
         channel="phone",
-        section=section,
+        section_id=section.pk,
         caller_phone="+4791234567",
         summary="Spør om parkering",
     )
@@ -143,7 +143,7 @@ async def test_a_rolled_back_change_is_never_broadcast(world):
     def change_then_fail():
         with pytest.raises(RuntimeError), transaction.atomic():
             services.log_inquiry(
-                by=coordinator, channel="phone", section=section, caller_phone="+4791234567"
+                by=coordinator, channel="phone", section_id=section.pk, caller_phone="+4791234567"
             )
             raise RuntimeError("rolled back")
 
@@ -163,7 +163,7 @@ async def test_resync_sends_exactly_what_was_missed_in_order(world):
     for phone in ("+4791234567", "+4791234568"):
         made.append(
             await sync_to_async(services.log_inquiry)(
-                by=coordinator, channel="phone", section=section, caller_phone=phone
+                by=coordinator, channel="phone", section_id=section.pk, caller_phone=phone
             )
         )
 
@@ -181,7 +181,7 @@ async def test_a_resync_too_far_back_gets_a_fresh_snapshot(world, monkeypatch):
     monkeypatch.setattr(realtime, "RESYNC_LIMIT", 1)
     for phone in ("+4791234567", "+4791234568", "+4791234569"):
         await sync_to_async(services.log_inquiry)(
-            by=coordinator, channel="phone", section=section, caller_phone=phone
+            by=coordinator, channel="phone", section_id=section.pk, caller_phone=phone
         )
     headers = await sync_to_async(token_headers)(coordinator)
     communicator, _, _ = await connect(headers)
@@ -200,7 +200,7 @@ async def test_events_older_than_the_retention_are_pruned_and_a_resync_across_th
     settings.EVENT_RETENTION_HOURS = 48
     for phone in ("+4791234567", "+4791234568", "+4791234569"):
         await sync_to_async(services.log_inquiry)(
-            by=coordinator, channel="phone", section=section, caller_phone=phone
+            by=coordinator, channel="phone", section_id=section.pk, caller_phone=phone
         )
     first = await sync_to_async(Event.objects.filter(section=section).order_by("seq").first)()
     three_days_ago = timezone.now() - dt.timedelta(days=3)
@@ -372,7 +372,7 @@ async def test_screens_in_one_process_take_one_place_in_the_group_and_each_gets_
     assert await group_size(layer, group) == 1
 
     inquiry = await sync_to_async(services.log_inquiry)(
-        by=coordinator, channel="phone", section=section, caller_phone="+4791234567"
+        by=coordinator, channel="phone", section_id=section.pk, caller_phone="+4791234567"
     )
     for screen in screens:
         event = await screen.receive_json_from(timeout=5)

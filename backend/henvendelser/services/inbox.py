@@ -48,7 +48,7 @@ from core import access, audit, loop, sql
 from core.access import Action
 from core.exceptions import NotSetAside
 from core.models import Section
-from core.realtime import lock_section, notify, published_together
+from core.realtime import lock_section, locked_section, notify, published_together
 from triage.alarm import screen_all_with_active_rules, screen_with_active_rules
 
 from ..models import Channel, InboundText, Inquiry, TimelineEntry
@@ -342,7 +342,7 @@ def take_in(text_id: int, *, by: Any) -> Inquiry:
     inquiry = log_inquiry(
         by=by,
         channel=Channel.SMS,
-        section=text.section,
+        section_id=section_id,
         caller_phone=text.from_phone,
         summary=text.body,
         now=text.received_at,
@@ -430,8 +430,7 @@ def _put_on_inquiry(
 
 def _drain_batch(section_id: int, limit: int) -> int:
     with transaction.atomic():
-        section = sql.get(Section, section_id)
-        lock_section(section_id)
+        section = locked_section(section_id)  # the order every writer takes: the section first
         texts = _waiting(section_id, limit)
         # The alarm screen for the whole batch, with one read of the rules in force.
         screened = screen_all_with_active_rules([text.body for text in texts]) if texts else []

@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from core import access, sql
 from core.access import Action
 from core.exceptions import AlreadyClaimed, InvalidInput, InvalidTransition, NotClaimant
-from core.models import Section
 from core.realtime import lock_section
 
 from .. import lifecycle
@@ -35,7 +34,7 @@ def log_inquiry(
     *,
     by: Any,
     channel: str,
-    section: Section,
+    section_id: int,
     patient: Patient | None = None,
     caller_phone: str = "",
     caller_name: str = "",
@@ -44,22 +43,23 @@ def log_inquiry(
     now: dt.datetime | None = None,
     alarm_terms: list[str] | None = None,
 ) -> Inquiry:
-    """A call or visit logged by hand. The patient, if given, decides the section; a caller's
+    """A call or visit logged by hand in the section `section_id` (its settings are not needed,
+    so it is not read). The patient, if given, decides the section; a caller's
     number that belongs to the patient's contact links the contact. `alarm_terms` (a family's
     words screened already) put it at the top of the queue as a possible emergency."""
     now = now_or(now)
-    if patient is not None and patient.section_id != section.pk:
+    if patient is not None and patient.section_id != section_id:
         raise InvalidInput(
             _("Pasienten hører til en annen seksjon."), fields={"patient": ["wrong_section"]}
         )
-    access.require(by, Action.LOG_INQUIRY, section.pk)
+    access.require(by, Action.LOG_INQUIRY, section_id)
     # Who is calling is read before the section's lock is taken: a read needs no lock, and
     # each statement under it holds up the section's other writers.
     contact = None
     identification: str = Identification.UNKNOWN
     if caller_phone:
         found_patient, found_contact, identification = identify_caller(
-            section=section, phone=caller_phone
+            section_id=section_id, phone=caller_phone
         )
         if patient is None:
             patient, contact = found_patient, found_contact
@@ -69,9 +69,9 @@ def log_inquiry(
         identification = Identification.IDENTIFIED
         if contact is None and caller_phone:
             contact = patient.contacts.filter(phone=caller_phone).first()
-    lock_section(section.pk)
+    lock_section(section_id)
     inquiry = Inquiry(
-        section=section,
+        section_id=section_id,
         channel=channel,
         patient=patient,
         contact=contact,

@@ -125,9 +125,9 @@ def _contacts_with(section_id: int, phones: list[str]) -> QuerySet[Contact]:
     )
 
 
-def identify_caller(*, section: Section, phone: str) -> tuple[Patient | None, Contact | None, str]:
+def identify_caller(*, section_id: int, phone: str) -> tuple[Patient | None, Contact | None, str]:
     """Who a number is in the section (a prepared read: one on every text and logged call)."""
-    return _identified(sql.prepared("contacts-with", _contacts_with, section.pk, [phone]))
+    return _identified(sql.prepared("contacts-with", _contacts_with, section_id, [phone]))
 
 
 def _identified(contacts: list[Contact]) -> tuple[Patient | None, Contact | None, str]:
@@ -209,7 +209,7 @@ def join_or_start_inquiry(
     if callers is not None:
         patient, contact, identification = callers.identify(phone)
     else:
-        patient, contact, identification = identify_caller(section=section, phone=phone)
+        patient, contact, identification = identify_caller(section_id=section.pk, phone=phone)
     inquiry = Inquiry(
         section=section,
         channel=channel,

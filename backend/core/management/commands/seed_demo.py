@@ -262,7 +262,7 @@ class Command(BaseCommand):
         logged = services.log_inquiry(
             by=users["sekretaer1"],
             channel="phone",
-            section=section,
+            section_id=section.pk,
             patient=patients[2],
             caller_phone="+4791000004",
             summary="Lurer på når neste blodprøve er.",
@@ -276,7 +276,7 @@ class Command(BaseCommand):
         closed = services.log_inquiry(
             by=coordinator,
             channel="phone",
-            section=section,
+            section_id=section.pk,
             patient=patients[0],
             caller_phone="+4791000002",
             summary="Spørsmål om reiseregning.",
