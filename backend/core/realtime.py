@@ -136,8 +136,13 @@ def _number_and_store(
     # Encoded here, as in _store: a non-serialisable event fails in the transaction.
     draft = json.dumps({"type": type, "seq": 0, **body}, ensure_ascii=False)
     at = sql.db_values(Event, {"at": timezone.now()})[0]
+    # Rows waiting to ride along (core.sql.riding_along: the change's timeline entry and audit
+    # record) are written by this same statement.
+    statement, params = sql.with_riders(
+        _number_and_store_statement(), [section_id, section_id, type, draft, at]
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_number_and_store_statement(), [section_id, section_id, type, draft, at])
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         raise Section.DoesNotExist(section_id)

@@ -15,9 +15,11 @@ later reads bind their values to that text (`prepared`).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import functools
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -87,10 +89,16 @@ def db_values(
 
 def insert(obj: Model) -> None:
     """INSERT a new row for `obj` (every concrete field but the key) and give it its key, as
-    `obj.save()` would for a plain model without signals, in one statement of fixed text."""
+    `obj.save()` would for a plain model without signals, in one statement of fixed text.
+    Inside `riding_along` the row waits to be written with the next statement that takes it,
+    and `obj` gets no key."""
     model = type(obj)
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    riders = _riders.get()
+    if riders is not None:
+        riders.append((model, values))
+        return
     with connection.cursor() as cursor:
         cursor.execute(_insert_statement(connection.vendor, model), values)
         obj.pk = cursor.fetchone()[0]
@@ -105,6 +113,78 @@ def _insert_statement(vendor: str, model: type[Model]) -> str:
     return (
         f"INSERT INTO {table(model)} ({columns}) "  # noqa: S608 (names from the model)
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(str(model._meta.pk.column))}"
+    )
+
+
+# Rows that ride along -----------------------------------------------------------------------
+
+_riders: contextvars.ContextVar[list[tuple[type[Model], list[Any]]] | None] = (
+    contextvars.ContextVar("sql_riders", default=None)
+)
+
+
+@contextlib.contextmanager
+def riding_along() -> Iterator[None]:
+    """PostgreSQL, inside the caller's transaction: the rows `insert` is given in the block are
+    written as part of the next statement that takes them (`with_riders`: the section's event,
+    core.realtime), each as a data-modifying CTE of it: a round trip fewer per row. What no
+    statement took is written in one statement when the block ends; an error in the block
+    writes none of it (the transaction rolls back anyway). For rows whose key nobody in the
+    block needs, and that nobody in the block reads back. Elsewhere (SQLite) every row is
+    written at once, as without it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    riders: list[tuple[type[Model], list[Any]]] = []
+    token = _riders.set(riders)
+    try:
+        yield
+    finally:
+        _riders.reset(token)
+    if riders:
+        statement, params = _riding(riders, "SELECT 1", [])
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+
+
+def with_riders(statement: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """`statement` (a plain one, or one that begins with WITH) with the rows waiting in
+    `riding_along` written by it, which then no longer wait; as it is outside that block."""
+    riders = _riders.get()
+    if not riders:
+        return statement, params
+    taken = list(riders)
+    riders.clear()
+    return _riding(taken, statement, params)
+
+
+def _riding(
+    riders: list[tuple[type[Model], list[Any]]], statement: str, params: list[Any]
+) -> tuple[str, list[Any]]:
+    # One INSERT per table, its rows in the order they were given (PostgreSQL runs a
+    # statement's CTEs in no set order, so rows of one table in two CTEs could be numbered
+    # out of order).
+    tables: dict[type[Model], list[list[Any]]] = {}
+    for model, row in riders:
+        tables.setdefault(model, []).append(row)
+    ctes = ", ".join(
+        f"ridden_{n} AS ({_rider_statement(model, len(rows))})"
+        for n, (model, rows) in enumerate(tables.items())
+    )
+    own = statement[len("WITH ") :] if statement.startswith("WITH ") else statement
+    joiner = ", " if statement.startswith("WITH ") else " "
+    values = [value for rows in tables.values() for row in rows for value in row]
+    return f"WITH {ctes}{joiner}{own}", [*values, *params]
+
+
+@functools.cache
+def _rider_statement(model: type[Model], count: int) -> str:
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    return (
+        f"INSERT INTO {table(model)} ({columns}) "  # noqa: S608 (names from the model)
+        f"VALUES {', '.join([row] * count)}"
     )
 
 

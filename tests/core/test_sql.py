@@ -58,6 +58,69 @@ def test_an_inserted_audit_record_reads_back_as_written(coordinator):
     assert fields_of(AuditEvent.objects.get(pk=event.pk)) == fields_of(event)
 
 
+# Rows riding along (core.sql.riding_along): written by the section's event statement.
+
+
+def _audit(action, section_id):
+    return AuditEvent(
+        at=timezone.now(), action=action, section_id=section_id, detail={"n": 1}, ip="10.0.0.1"
+    )
+
+
+def test_rows_riding_along_are_written_by_the_event_statement_each_as_it_was_made(
+    section, django_capture_on_commit_callbacks
+):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from core import realtime
+    from core.models import Event
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as statements,
+        sql.riding_along(),
+    ):
+        sql.insert(_audit("one", section.pk))
+        sql.insert(_audit("two", section.pk))
+        event = realtime.publish(section_id=section.pk, type="changed", body={"x": "æøå"})
+    stored = list(AuditEvent.objects.order_by("pk").values_list("action", "section_id", "ip"))
+    assert stored == [("one", section.pk, "10.0.0.1"), ("two", section.pk, "10.0.0.1")]
+    assert (
+        Event.objects.get(section=section).payload
+        == event
+        == {
+            "type": "changed",
+            "seq": 1,
+            "x": "æøå",
+        }
+    )
+    if connection.vendor == "postgresql":  # one round trip for the three rows
+        assert len(statements.captured_queries) == 1
+
+
+def test_rows_no_statement_took_are_written_when_the_block_ends(section):
+    from django.db import transaction
+
+    with transaction.atomic(), sql.riding_along():
+        sql.insert(_audit("one", section.pk))
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["one"]
+
+
+def test_rows_of_a_block_that_failed_never_ride_with_a_later_statement(section):
+    from django.db import transaction
+
+    from core import realtime
+
+    with transaction.atomic():
+        with pytest.raises(ValueError), transaction.atomic(), sql.riding_along():
+            sql.insert(_audit("rolled back", section.pk))
+            raise ValueError("a bug")
+        realtime.publish(section_id=section.pk, type="changed", body={})
+    assert not AuditEvent.objects.exists()
+
+
 # Prepared reads (core.sql.prepared): compiled by the ORM once per shape, values bound later.
 
 

@@ -86,16 +86,19 @@ def log_inquiry(
         updated_at=now,
     )
     sql.insert(inquiry)  # as inquiry.save(), a statement compiled once (core.sql)
-    add_entry(
-        inquiry=inquiry,
-        kind=EntryKind.CREATED,
-        at=now,
-        author=by,
-        text=summary,
-        data={"channel": channel, "logged_by_hand": True},
-    )
-    audit_inquiry(user=by, action="inquiry.create", inquiry=inquiry)
-    publish_inquiry_event(inquiry=as_new(inquiry), type=INQUIRY_CREATED)
+    # The timeline entry and the audit record are written by the event's statement: two round
+    # trips fewer, under the section's lock (nothing here needs their keys or reads them back).
+    with sql.riding_along():
+        add_entry(
+            inquiry=inquiry,
+            kind=EntryKind.CREATED,
+            at=now,
+            author=by,
+            text=summary,
+            data={"channel": channel, "logged_by_hand": True},
+        )
+        audit_inquiry(user=by, action="inquiry.create", inquiry=inquiry)
+        publish_inquiry_event(inquiry=as_new(inquiry), type=INQUIRY_CREATED)
     return inquiry
 
 
