@@ -123,79 +123,41 @@ def publish(
             return together.add(type, body)
         together.store()  # what was published before this one is numbered before it
     if connection.vendor == "postgresql":
-        return _number_and_store(section_id, type, body, groups)
+        return _number_and_store(section_id, [(type, body)], groups)[0]
     return _store(section_id, [(type, body)], groups, last_seq=next_seq(section_id))[0]
 
 
 def _number_and_store(
-    section_id: int, type: str, body: dict[str, Any], groups: list[str] | None
-) -> dict[str, Any]:
-    """PostgreSQL: one event numbered and stored in one statement (the number's UPDATE as a
-    CTE the INSERT takes it from, and puts it in the payload): a round trip fewer for every
-    single change, which is most of them (docs/architecture.md)."""
+    section_id: int,
+    events: list[tuple[str, dict[str, Any]]],
+    groups: list[str] | None,
+    into: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """PostgreSQL: `events` numbered and stored in one statement (the numbers' UPDATE as a CTE
+    the INSERT takes them from, in the order given, and puts in each payload), then broadcast
+    after commit in that order: a round trip fewer for every change (docs/architecture.md).
+    Rows waiting to ride along (core.sql.riding_along: the change's timeline entry and audit
+    record) are written by this same statement. `into`: as in `_store`."""
     # Encoded here, as in _store: a non-serialisable event fails in the transaction.
-    draft = json.dumps({"type": type, "seq": 0, **body}, ensure_ascii=False)
+    drafts = [json.dumps({"type": t, "seq": 0, **body}, ensure_ascii=False) for t, body in events]
     at = sql.db_values(Event, {"at": timezone.now()})[0]
-    # Rows waiting to ride along (core.sql.riding_along: the change's timeline entry and audit
-    # record) are written by this same statement.
+    count = len(events)
     statement, params = sql.with_riders(
-        _number_and_store_statement(), [section_id, section_id, type, draft, at]
+        _number_and_store_statement(),
+        [count, section_id, section_id, count, count, at, [t for t, _ in events], drafts],
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         raise Section.DoesNotExist(section_id)
-    text = json.dumps({"type": type, "seq": row[0], **body}, ensure_ascii=False)
-    event = json.loads(text)
-    _broadcast_after_commit(section_id, groups, [(event, text)])
-    return event
+    sent = _encoded(events, first=int(row[0]) - count + 1, into=into)
+    _broadcast_after_commit(section_id, groups, sent)
+    return [event for event, _ in sent]
 
 
 @functools.cache
 def _number_and_store_statement() -> str:
-    seq = sql.column(Section, "last_seq")
-    columns = ", ".join(
-        sql.column(Event, name) for name in ("section", "seq", "type", "payload", "at")
-    )
-    return (
-        f"WITH n AS (UPDATE {sql.table(Section)} SET {seq} = {seq} + 1 "  # noqa: S608
-        f"WHERE {sql.column(Section, 'id')} = %s RETURNING {seq}) "
-        f"INSERT INTO {sql.table(Event)} ({columns}) "
-        f"SELECT %s, n.{seq}, %s, jsonb_set(%s::jsonb, '{{seq}}', to_jsonb(n.{seq})), %s FROM n "
-        f"RETURNING {sql.column(Event, 'seq')}"
-    )
-
-
-def _number_and_store_all(
-    section_id: int, events: list[tuple[str, dict[str, Any]]], into: list[dict[str, Any]]
-) -> None:
-    """PostgreSQL, `published_together`: the events numbered and stored in one statement, as
-    `_number_and_store` does for one (the numbers' UPDATE as a CTE the INSERT takes them from,
-    in the order given), then broadcast after commit in that order. `into`: the dicts handed
-    out before they were numbered, filled with the events."""
-    drafts = [json.dumps({"type": t, "seq": 0, **body}, ensure_ascii=False) for t, body in events]
-    at = sql.db_values(Event, {"at": timezone.now()})[0]
-    count = len(events)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _number_and_store_all_statement(),
-            [count, section_id, section_id, count, count, at, [t for t, _ in events], drafts],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise Section.DoesNotExist(section_id)
-    first = int(row[0]) - count + 1
-    sent = []
-    for offset, (type, body) in enumerate(events):
-        text = json.dumps({"type": type, "seq": first + offset, **body}, ensure_ascii=False)
-        into[offset].update(json.loads(text))
-        sent.append((into[offset], text))
-    _broadcast_after_commit(section_id, None, sent)
-
-
-@functools.cache
-def _number_and_store_all_statement() -> str:
     seq = sql.column(Section, "last_seq")
     columns = ", ".join(
         sql.column(Event, name) for name in ("section", "seq", "type", "payload", "at")
@@ -212,6 +174,23 @@ def _number_and_store_all_statement() -> str:
     )
 
 
+def _encoded(
+    events: list[tuple[str, dict[str, Any]]], *, first: int, into: list[dict[str, Any]] | None
+) -> list[tuple[dict[str, Any], str]]:
+    """Each event numbered from `first`, as JSON once (every socket sends these same bytes
+    instead of encoding the event again) and as the dict read back from it; with `into`, the
+    dicts given out before they were numbered are filled and used."""
+    sent = []
+    for offset, (type, body) in enumerate(events):
+        text = json.dumps({"type": type, "seq": first + offset, **body}, ensure_ascii=False)
+        event = json.loads(text)
+        if into is not None:
+            into[offset].update(event)
+            event = into[offset]
+        sent.append((event, text))
+    return sent
+
+
 def _store(
     section_id: int,
     events: list[tuple[str, dict[str, Any]]],
@@ -222,21 +201,13 @@ def _store(
 ) -> list[dict[str, Any]]:
     """Number `events` up to `last_seq`, store them, and broadcast each after commit, in order.
     `into`: dicts to fill with the events (given out before they were numbered)."""
-    first = last_seq - len(events) + 1
+    # Encoded here, so a non-serialisable event fails in the transaction that made it.
+    sent = _encoded(events, first=last_seq - len(events) + 1, into=into)
     now = timezone.now()
-    rows, sent = [], []
-    for offset, (type, body) in enumerate(events):
-        # Encoded once here, so a non-serialisable event fails in the transaction that made
-        # it, and every socket sends these same bytes instead of encoding the event again.
-        text = json.dumps({"type": type, "seq": first + offset, **body}, ensure_ascii=False)
-        event = json.loads(text)
-        if into is not None:
-            into[offset].update(event)
-            event = into[offset]
-        rows.append(
-            Event(section_id=section_id, seq=first + offset, type=type, payload=event, at=now)
-        )
-        sent.append((event, text))
+    rows = [
+        Event(section_id=section_id, seq=event["seq"], type=event["type"], payload=event, at=now)
+        for event, _ in sent
+    ]
     if len(rows) == 1:
         sql.insert(rows[0])  # as save(), a statement compiled once (core.sql)
     else:
@@ -266,7 +237,7 @@ class _Together:
 
     def store(self) -> None:
         if self.events and connection.vendor == "postgresql":
-            _number_and_store_all(self.section_id, self.events, self.handed_out)
+            _number_and_store(self.section_id, self.events, None, into=self.handed_out)
         elif self.events:
             last = next_seq(self.section_id, len(self.events))
             _store(self.section_id, self.events, None, last_seq=last, into=self.handed_out)

@@ -108,12 +108,7 @@ def insert(obj: Model) -> None:
 
 @functools.cache
 def _insert_statement(vendor: str, model: type[Model]) -> str:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    return (
-        f"INSERT INTO {table(model)} ({columns}) "  # noqa: S608 (names from the model)
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(str(model._meta.pk.column))}"
-    )
+    return f"{_values_insert(model, 1)} RETURNING {quote(str(model._meta.pk.column))}"
 
 
 # Rows that ride along -----------------------------------------------------------------------
@@ -168,7 +163,7 @@ def _riding(
     for model, row in riders:
         tables.setdefault(model, []).append(row)
     ctes = ", ".join(
-        f"ridden_{n} AS ({_rider_statement(model, len(rows))})"
+        f"ridden_{n} AS ({_values_insert(model, len(rows))})"
         for n, (model, rows) in enumerate(tables.items())
     )
     own = statement[len("WITH ") :] if statement.startswith("WITH ") else statement
@@ -178,7 +173,9 @@ def _riding(
 
 
 @functools.cache
-def _rider_statement(model: type[Model], count: int) -> str:
+def _values_insert(model: type[Model], count: int) -> str:
+    """INSERT of `count` rows of `model`, every concrete field but the key, as `insert` writes
+    one."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(quote(str(f.column)) for f in fields)
     row = f"({', '.join(['%s'] * len(fields))})"
