@@ -1,7 +1,12 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,3 +21,12 @@ def _settle(**_kwargs: object) -> None:
     from core.startup import settle
 
     settle()
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def _send_what_waits(**_kwargs: object) -> None:
+    # A forked pool process ends without running atexit: its broadcasts still waiting go now.
+    from core.realtime import flush_broadcasts
+
+    flush_broadcasts()

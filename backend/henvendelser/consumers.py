@@ -48,6 +48,11 @@ def _snapshot(user: Any, section_id: int, ip: str | None) -> dict[str, Any]:
 
 
 @database_sync_to_async
+def _current_seq(section_id: int) -> int:
+    return realtime.current_seq(section_id)
+
+
+@database_sync_to_async
 def _events_since(user: Any, section_id: int, since: int, ip: str | None) -> list[Any] | None:
     events = realtime.events_since(section_id, since)
     if events:
@@ -187,7 +192,8 @@ class QueueConsumer(GuardedConsumer):
         elif kind == "presence":
             await self._presence(content)
         elif kind == "ping":
-            await self.send_json({"type": "pong"})
+            # Answered after what the outbox holds already: see queue_pong.
+            self._outbox.put_nowait({"type": "queue.pong"})
         else:
             await self.send_json({"type": "error", "code": "unknown_type"})
 
@@ -233,6 +239,12 @@ class QueueConsumer(GuardedConsumer):
             object_type="inquiry",
             rows=[(row.get("id"), row.get("patient"), row.get("section")) for row in rows],
         )
+
+    async def queue_pong(self, message: dict[str, Any]) -> None:
+        """The answer to a page's ping (every 25 s), naming the section's last seq: a page that
+        has seen less missed a broadcast (one lost after its commit, say a worker killed before
+        it sent it) and asks for a resync, rather than wait for the next event to show a gap."""
+        await self.send_json({"type": "pong", "seq": await _current_seq(self.section_id)})
 
     async def queue_notice(self, message: dict[str, Any]) -> None:
         """A notice without patient data (realtime.notify): the page fetches what it is about."""

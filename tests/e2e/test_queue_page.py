@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from core import realtime
 from henvendelser import services
 from henvendelser.models import InboundText, Inquiry
 from tests.e2e.conftest import login
@@ -99,6 +100,35 @@ def test_a_dropped_socket_shows_a_banner_and_the_queue_catches_up_when_it_return
     daphne.start()
     expect(banner).to_be_hidden(timeout=20_000)
     expect(page.locator("#queue-body")).to_contain_text("Logget mens forbindelsen var nede")
+
+
+def test_an_inquiry_whose_broadcast_was_lost_appears_at_the_pages_next_ping(
+    daphne, browser, monkeypatch
+):
+    """No frame came (the worker was killed between its commit and its broadcast) and nothing
+    since shows a gap: the page's ping, every 25 s, hears the section's last seq and the page
+    catches up without a reload."""
+    section = SectionFactory(opening_hours=ALWAYS_OPEN)
+    coordinator = UserFactory(role="coordinator", sections=[section])
+    context = browser.new_context(locale="nb-NO")
+    context.clock.install()
+    page = context.new_page()
+    login(page, daphne.base_url, coordinator.username)
+    expect(page.locator("#queue-count")).to_have_text("(0)")
+    page.evaluate("window.__notReloaded = true")
+    monkeypatch.setattr(realtime, "broadcast", lambda *args: None)
+    services.log_inquiry(
+        by=coordinator,
+        channel="phone",
+        section_id=section.pk,
+        caller_phone="+4791234567",
+        summary="Lagret, men skjermen hørte det aldri",
+    )
+    page.clock.fast_forward("00:26")
+    expect(page.locator("#queue-body")).to_contain_text("Lagret, men skjermen hørte det aldri")
+    expect(page.locator("#queue-count")).to_have_text("(1)")
+    assert page.evaluate("window.__notReloaded") is True
+    context.close()
 
 
 def test_another_coordinator_sees_who_has_the_inquiry_open(daphne, browser, coordinator_page):

@@ -176,6 +176,29 @@ async def test_resync_sends_exactly_what_was_missed_in_order(world):
     await again.disconnect()
 
 
+async def test_a_pong_names_the_last_seq_so_a_screen_that_missed_a_broadcast_catches_up(
+    world, monkeypatch
+):
+    """A broadcast lost after its commit (a worker killed before it sent it): no frame comes,
+    and no later one shows a gap. The answer to the page's next ping names the section's last
+    seq; the page asks for what it missed."""
+    section, coordinator, _ = world
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    seen = (await communicator.receive_json_from())["seq"]
+    monkeypatch.setattr(realtime, "broadcast", lambda *args: None)
+    inquiry = await sync_to_async(services.log_inquiry)(
+        by=coordinator, channel="phone", section_id=section.pk, caller_phone="+4791234567"
+    )
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from() == {"type": "pong", "seq": seen + 1}
+    await communicator.send_json_to({"type": "resync", "since": seen})
+    missed = await communicator.receive_json_from()
+    assert (missed["seq"], missed["inquiry"]["id"]) == (seen + 1, inquiry.pk)
+    await communicator.disconnect()
+
+
 async def test_a_resync_too_far_back_gets_a_fresh_snapshot(world, monkeypatch):
     section, coordinator, _ = world
     monkeypatch.setattr(realtime, "RESYNC_LIMIT", 1)

@@ -45,6 +45,13 @@ export function connect(handlers, path) {
         handlers.onEvent(data);
         return;
       }
+      if (data.type === "pong") {
+        // The section's last seq: one above what this page has seen was lost on its way here.
+        if (typeof data.seq === "number" && lastSeq !== null && data.seq > lastSeq) {
+          send({ type: "resync", since: lastSeq });
+        }
+        return;
+      }
       if (typeof data.seq === "number") {
         if (lastSeq !== null && data.seq <= lastSeq) return; // already applied
         if (lastSeq !== null && data.seq > lastSeq + 1) {
