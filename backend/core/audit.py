@@ -161,7 +161,8 @@ _together: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.Context
 @contextlib.contextmanager
 def recorded_together() -> Iterator[None]:
     """Inside the caller's transaction: the records made in the block are written in one
-    INSERT when it ends, each as it was made (its time included). Used where one transaction
+    INSERT when it ends, each as it was made (its time included), or ride along with the
+    next statement that takes them inside `core.sql.riding_along`. Used where one transaction
     records many (the inbox drain). An error in the block writes none of them (the
     transaction rolls back anyway)."""
     events: list[AuditEvent] = []
@@ -170,8 +171,7 @@ def recorded_together() -> Iterator[None]:
         yield
     finally:
         _together.reset(token)
-    if events:
-        AuditEvent.objects.bulk_create(events)
+    sql.insert_all(events)
 
 
 def patient_list(patient_ids: Iterable[int | None]) -> str:

@@ -87,16 +87,17 @@ def db_values(
     ]
 
 
-def insert(obj: Model) -> None:
+def insert(obj: Model, *, needs_key: bool = False) -> None:
     """INSERT a new row for `obj` (every concrete field but the key) and give it its key, as
     `obj.save()` would for a plain model without signals, in one statement of fixed text.
     Inside `riding_along` the row waits to be written with the next statement that takes it,
-    and `obj` gets no key."""
+    and `obj` gets no key; unless `needs_key` (the block goes on to use it): then it is written
+    now, as outside the block."""
     model = type(obj)
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     riders = _riders.get()
-    if riders is not None:
+    if riders is not None and not needs_key:
         riders.append((model, values))
         return
     with connection.cursor() as cursor:
@@ -104,6 +105,17 @@ def insert(obj: Model) -> None:
         obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
     obj._state.db = connection.alias
+
+
+def insert_all(objs: Sequence[Model]) -> None:
+    """INSERT new rows of one model, as `insert` does each: inside `riding_along` they wait to
+    ride along; elsewhere one written by `insert`, more in one statement (`bulk_create`), each
+    given its key."""
+    if _riders.get() is not None or len(objs) == 1:
+        for obj in objs:
+            insert(obj)
+    elif objs:
+        type(objs[0])._default_manager.bulk_create(objs)
 
 
 @functools.cache

@@ -121,6 +121,24 @@ def test_rows_of_a_block_that_failed_never_ride_with_a_later_statement(section):
     assert not AuditEvent.objects.exists()
 
 
+def test_a_row_whose_key_the_block_needs_is_written_at_once_and_the_rest_still_ride(section):
+    """An inquiry that a drain goes on to hang entries on gets its key as it is inserted,
+    inside the block too; what has no use for its key still waits for the event's statement."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), sql.riding_along():
+        keyed = _audit("keyed", section.pk)
+        sql.insert(keyed, needs_key=True)
+        assert keyed.pk is not None
+        assert AuditEvent.objects.get(pk=keyed.pk).action == "keyed"
+        riding = [_audit("riding", section.pk), _audit("riding too", section.pk)]
+        sql.insert_all(riding)
+        waiting = AuditEvent.objects.filter(action__startswith="riding").count()
+    assert waiting == (0 if connection.vendor == "postgresql" else 2)
+    actions = list(AuditEvent.objects.order_by("pk").values_list("action", flat=True))
+    assert actions == ["keyed", "riding", "riding too"]
+
+
 # Prepared reads (core.sql.prepared): compiled by the ORM once per shape, values bound later.
 
 

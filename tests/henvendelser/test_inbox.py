@@ -254,6 +254,39 @@ def test_a_batch_tells_the_queue_each_text_in_order_and_audits_each_in_few_state
     ]
 
 
+def test_a_texts_timeline_entries_and_audit_record_are_written_by_its_events_statement(
+    twilio_post, section, handed_over
+):
+    """Under the section's lock every round trip holds up the next text: on PostgreSQL a
+    drained text's two timeline entries and its audit record are written by the statement
+    that numbers and stores its event (core.sql.riding_along), not by statements of their own.
+    Everywhere, all of them are there after the drain, as the family's text came."""
+    from django.test.utils import CaptureQueriesContext
+
+    from core.sql import table
+
+    before = waiting_to_drain(twilio_post, section, [("+4791234567", "Emma har feber")])
+    with CaptureQueriesContext(connection) as statements:
+        assert inbox.drain(section.pk) == 1
+    inquiry = Inquiry.objects.get(caller_phone="+4791234567")
+    kinds = list(inquiry.entries.order_by("id").values_list("kind", "text"))
+    assert kinds == [("created", ""), ("sms_in", "Emma har feber")]
+    record = AuditEvent.objects.get(action="inquiry.sms_in")
+    assert (record.object_id, record.section_id) == (str(inquiry.pk), section.pk)
+    event = Event.objects.get(section=section, seq=before + 1)
+    assert event.payload["inquiry"]["latest_text"] == "Emma har feber"
+    if connection.vendor == "postgresql":
+        inserts = [q["sql"] for q in statements if "INSERT INTO" in q["sql"]]
+        into = {
+            name: f"INSERT INTO {table(model)}"
+            for name, model in [("entries", TimelineEntry), ("audit", AuditEvent), ("event", Event)]
+        }
+        alone = [q for q in inserts if q.lstrip().startswith((into["entries"], into["audit"]))]
+        assert alone == []
+        (together,) = [q for q in inserts if into["event"] in q]
+        assert into["entries"] in together and into["audit"] in together
+
+
 def test_a_batch_identifies_parents_and_joins_open_inquiries_from_lookups_made_once(
     twilio_post, section, coordinator, handed_over, django_assert_max_num_queries
 ):

@@ -438,8 +438,10 @@ def _drain_batch(section_id: int, limit: int) -> int:
         # usual case at a quiet hour, is looked up as it comes: the batch's query costs more to
         # build than the two small ones it replaces).
         callers = Callers(section, [t.from_phone for t in texts]) if len(texts) > 1 else None
-        # Every text's audit record and queue event written together at the end of the batch.
-        with audit.recorded_together(), published_together(section_id):
+        # Every text's queue event written together at the end of the batch, in one statement
+        # with the texts' timeline entries and audit records (on PostgreSQL: core.sql; nothing
+        # in a drain reads them back or needs their keys).
+        with sql.riding_along(), published_together(section_id), audit.recorded_together():
             for text, terms in zip(texts, screened, strict=True):
                 text.section = section
                 _put_on_inquiry(text, terms, callers)

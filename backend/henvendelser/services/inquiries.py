@@ -85,7 +85,7 @@ def log_inquiry(
         created_at=now,
         updated_at=now,
     )
-    sql.insert(inquiry)  # as inquiry.save(), a statement compiled once (core.sql)
+    sql.insert(inquiry, needs_key=True)  # as inquiry.save(), a statement compiled once
     # The timeline entry and the audit record are written by the event's statement: two round
     # trips fewer, under the section's lock (nothing here needs their keys or reads them back).
     with sql.riding_along():

@@ -224,7 +224,7 @@ def join_or_start_inquiry(
         created_at=now,
         updated_at=now,
     )
-    sql.insert(inquiry)  # as inquiry.save(), a statement compiled once (core.sql)
+    sql.insert(inquiry, needs_key=True)  # as inquiry.save(), a statement compiled once
     if created_entry:
         sql.insert(_first_entry(inquiry, channel, now))
     as_new(inquiry)
@@ -297,7 +297,7 @@ def record_sms(
             external_id=message_sid,
         )
     )
-    TimelineEntry.objects.bulk_create(entries)
+    sql.insert_all(entries)  # riding along with the event in a drain (services/inbox.py)
     inquiry.latest_text_value = body  # type: ignore[attr-defined]  # the newest inbound
     _audit_and_publish(inquiry, action="inquiry.sms_in", created=created, now=now, stored=created)
     return IntakeResult(inquiry=inquiry, created=created, duplicate=False)
