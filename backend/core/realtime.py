@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
@@ -308,20 +308,23 @@ MAX_WAITING_SENDS = 1000
 
 
 class _SendingLoop:
-    """One event loop in a thread of its own, for broadcasts from code that has no event loop
-    of its own to borrow (a Celery worker, a management command).
+    """One event loop in a thread of its own, for every broadcast a process makes to a
+    channel layer that is not in memory: from a Celery worker, a management command, or a
+    request's thread under Daphne.
 
-    `async_to_sync` there makes a new event loop for every call, and the Redis channel layer a
-    new connection pool per loop: 6.4 ms of CPU per event on this machine, against 0.8 ms on a
-    loop that stays. Under Daphne a request's thread borrows the server's loop, and an
-    in-memory layer is tied to the loop that made it: both keep `async_to_sync`. Made on first
-    use in each process (a forked worker makes its own).
+    `async_to_sync` from a thread with no loop to borrow makes a new event loop for every call,
+    and the Redis channel layer a new connection pool per loop: 6.4 ms of CPU per event on
+    this machine, against 0.8 ms on a loop that stays. Under Daphne it borrows the server's
+    loop, and the request's thread waited there for the group send, among the loop's other
+    work, before its response could go. An in-memory layer is tied to the loop that made it:
+    it keeps `async_to_sync`. Made on first use in each process (a forked worker makes its
+    own).
 
-    The caller does not wait for a send (a group send is three Redis round trips: 2.6-3.7 ms
-    of a worker's drain of one text, docs/benchmarks.md): one task sends them in the order
-    they were handed in, each after the one before it. What is still waiting when the process
-    exits is sent first (`flush`, at exit and at a worker's shutdown); a process killed
-    outright loses it, as it would lose a send it was waiting for, and the pages catch up."""
+    The caller does not wait for a send (a group send is four Redis round trips: 2.6-3.7 ms of
+    a worker's drain of one text): one task sends them in the order they were handed in, each
+    after the one before it. What is still waiting when the process exits is sent first
+    (`flush`, at exit and at a worker's shutdown); a process killed outright loses it, as it
+    would lose a send it was waiting for, and the pages catch up (a gap in seq, or a pong)."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -383,21 +386,11 @@ def flush_broadcasts(timeout: float = SEND_TIMEOUT_SECONDS) -> bool:
 atexit.register(flush_broadcasts)
 
 
-def _borrows_a_server_loop() -> bool:
-    """Whether this thread runs inside `sync_to_async` of this process's event loop (Daphne),
-    the case in which `async_to_sync` hands the coroutine to that loop (asgiref's own test)."""
-    local = SyncToAsync.threadlocal
-    return (
-        getattr(local, "main_event_loop_pid", None) == os.getpid()
-        and getattr(local, "main_event_loop", None) is not None
-    )
-
-
 def _group_send(layer: Any, group: str, message: dict[str, Any], *, failed: str) -> None:
-    """Send `message` to `group`; a send that fails is logged as `failed`. From a request
-    under Daphne (and to an in-memory layer) before returning; from elsewhere through the
-    process's own loop, without waiting (`_SendingLoop`)."""
-    if isinstance(layer, InMemoryChannelLayer) or _borrows_a_server_loop():
+    """Send `message` to `group`; a send that fails is logged as `failed`. To an in-memory
+    layer before returning; to any other through the process's own loop, without waiting
+    (`_SendingLoop`)."""
+    if isinstance(layer, InMemoryChannelLayer):
         try:
             async_to_sync(layer.group_send)(group, message)
         except Exception:
