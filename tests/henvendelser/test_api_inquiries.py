@@ -49,6 +49,42 @@ def test_the_logged_call_reads_in_the_answer_and_the_event_as_the_queue_shows_it
     assert (row["escalation"], row["latest_text"], row["last_message_status"]) == (None, "", None)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_calls_logged_at_once_in_one_section_are_each_stored_and_numbered_without_a_gap(
+    coordinator, section
+):
+    """Four secretaries' screens logging calls at the same moment: the section is locked only
+    by the statement that numbers each event, so the inserts before it run side by side;
+    every call is still there once, with its own event, numbered 1..n with no gap or repeat
+    that a screen would take for a lost event."""
+    from itertools import count
+
+    from henvendelser.services import log_inquiry
+    from tests.processes import at_once
+
+    numbers = count()
+
+    def log_five():
+        return [
+            log_inquiry(
+                by=coordinator,
+                channel="phone",
+                section_id=section.pk,
+                caller_phone=f"+479{next(numbers):07d}",
+            ).pk
+            for _ in range(5)
+        ]
+
+    made = sorted(pk for pks in at_once(log_five, threads=4) for pk in pks)
+    assert len(made) == 20
+    events = list(Event.objects.filter(section=section).order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, 21))
+    assert sorted(e.payload["inquiry"]["id"] for e in events) == made
+    assert sorted(Inquiry.objects.filter(section=section).values_list("pk", flat=True)) == made
+    section.refresh_from_db()
+    assert section.last_seq == 20
+
+
 def test_logging_needs_a_patient_or_a_phone_number(api_as, coordinator):
     response = api_as(coordinator).post(
         "/api/inquiries/", {"channel": "phone", "summary": "?"}, format="json"

@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from core import access, sql
 from core.access import Action
 from core.exceptions import AlreadyClaimed, InvalidInput, InvalidTransition, NotClaimant
-from core.realtime import lock_section
 
 from .. import lifecycle
 from ..events import (
@@ -69,7 +68,10 @@ def log_inquiry(
         identification = Identification.IDENTIFIED
         if contact is None and caller_phone:
             contact = patient.contacts.filter(phone=caller_phone).first()
-    lock_section(section_id)
+    # No early section lock: a call logged by hand starts a new inquiry (nothing to look up
+    # under the lock, unlike a text joining its family's open one), and the event's statement
+    # locks the section row as it numbers the event (core.realtime), so the section's other
+    # writers wait for that statement and the commit only, not for the inquiry's insert too.
     inquiry = Inquiry(
         section_id=section_id,
         channel=channel,
