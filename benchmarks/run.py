@@ -27,6 +27,7 @@ PLAN = [
     ("audit-read", "benchmarks.audit_read", {}),
     ("flood", "benchmarks.flood", {}),
     ("peer", "benchmarks.versus_peer", {}),
+    ("lane", "benchmarks.lane", {}),
     ("inprocess", "benchmarks.inprocess", {}),
 ]
 
