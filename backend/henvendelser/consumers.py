@@ -243,8 +243,15 @@ class QueueConsumer(GuardedConsumer):
     async def queue_pong(self, message: dict[str, Any]) -> None:
         """The answer to a page's ping (every 25 s), naming the section's last seq: a page that
         has seen less missed a broadcast (one lost after its commit, say a worker killed before
-        it sent it) and asks for a resync, rather than wait for the next event to show a gap."""
-        await self.send_json({"type": "pong", "seq": await _current_seq(self.section_id)})
+        it sent it) and asks for a resync, rather than wait for the next event to show a gap.
+        Without the database the pong names no seq: the socket stays, and so do its events."""
+        try:
+            seq = await _current_seq(self.section_id)
+        except Exception:
+            logger.warning("pong without seq: the section's seq could not be read", exc_info=True)
+            await self.send_json({"type": "pong"})
+            return
+        await self.send_json({"type": "pong", "seq": seq})
 
     async def queue_notice(self, message: dict[str, Any]) -> None:
         """A notice without patient data (realtime.notify): the page fetches what it is about."""

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -196,6 +196,28 @@ async def test_a_pong_names_the_last_seq_so_a_screen_that_missed_a_broadcast_cat
     await communicator.send_json_to({"type": "resync", "since": seen})
     missed = await communicator.receive_json_from()
     assert (missed["seq"], missed["inquiry"]["id"]) == (seen + 1, inquiry.pk)
+    await communicator.disconnect()
+
+
+async def test_a_ping_while_the_database_is_away_is_answered_and_the_socket_stays(
+    world, monkeypatch
+):
+    section, coordinator, _ = world
+    headers = await sync_to_async(token_headers)(coordinator)
+    communicator, _, _ = await connect(headers)
+    seen = (await communicator.receive_json_from())["seq"]
+
+    def away(section_id):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(realtime, "current_seq", away)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from() == {"type": "pong"}
+    monkeypatch.undo()
+    await sync_to_async(services.log_inquiry)(
+        by=coordinator, channel="phone", section_id=section.pk, caller_phone="+4791234567"
+    )
+    assert (await communicator.receive_json_from(timeout=5))["seq"] == seen + 1
     await communicator.disconnect()
 
 
