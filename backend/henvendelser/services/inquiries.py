@@ -88,8 +88,9 @@ def log_inquiry(
         updated_at=now,
     )
     sql.insert(inquiry, needs_key=True)  # as inquiry.save(), a statement compiled once
-    # The timeline entry and the audit record are written by the event's statement: two round
-    # trips fewer, under the section's lock (nothing here needs their keys or reads them back).
+    # The timeline entry and the audit record are written by the event's statement, the one
+    # that locks the section: two round trips fewer (nothing here needs their keys or reads
+    # them back).
     with sql.riding_along():
         add_entry(
             inquiry=inquiry,
