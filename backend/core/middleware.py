@@ -30,6 +30,18 @@ HSTS = "max-age=31536000; includeSubDomains"
 NO_STORE_PREFIXES = ("/api/", "/m/")
 
 
+def with_security_headers(path: str, response: HttpResponse) -> HttpResponse:
+    """The headers every answer gets (the middleware's, and the SMS webhook's on the event
+    loop, which is outside the middleware: henvendelser/ingress.py)."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if settings.PUBLIC_BASE_URL.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if path.startswith(NO_STORE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
 class SecurityHeadersMiddleware:
     """CSP on every answer, HSTS when the service is served over https, `no-store` on the API
     and the secure page; and an unknown `/api/` path answers the JSON 404 at once, before CSRF
@@ -38,17 +50,10 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.https = settings.PUBLIC_BASE_URL.startswith("https://")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self._unknown_api_path(request) or self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        if self.https:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
-        if request.path.startswith(NO_STORE_PREFIXES):
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-        return response
+        return with_security_headers(request.path, response)
 
     @staticmethod
     def _unknown_api_path(request: HttpRequest) -> HttpResponse | None:

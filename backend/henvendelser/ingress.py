@@ -19,8 +19,8 @@ bodies, a Host Django refuses, a form Django cannot parse, and opt-out keywords 
 under the section's lock by `meldinger.services.handle_keyword`).
 
 Left out of Django's chain, as the view needs none of it: sessions, CSRF (Twilio signs instead),
-authentication, messages, locale (the answer is in LANGUAGE_CODE) and the browser security
-headers (the answer is TwiML for Twilio, not a page).
+authentication, messages and locale (the answer is in LANGUAGE_CODE). The security headers every
+answer gets are added as the middleware adds them (`core.middleware.with_security_headers`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from core.metrics import observe_request
+from core.middleware import with_security_headers
 
 from .services.inbox import accept_sms_on_loop
 from .webhooks import read_sms, refusal, sms_answer
@@ -74,7 +75,7 @@ class SmsWebhookOnLoop:
             response = await self._serve(scope, body)
         except ForDjango:
             return await self.django(scope, _replayed(body, receive), send)
-        await self.django.send_response(response, send)
+        await self.django.send_response(with_security_headers(self.path, response), send)
         observe_request(time.perf_counter() - started)
 
     def _takes(self, scope: dict[str, Any]) -> bool:

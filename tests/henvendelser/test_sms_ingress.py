@@ -86,6 +86,21 @@ def test_a_text_is_stored_once_and_put_on_its_inquiry_even_when_twilio_retries(s
     assert InboundText.objects.count() == 1
 
 
+def test_the_answer_carries_the_headers_every_answer_gets_on_the_loop_as_from_django(
+    section, settings
+):
+    """The webhook served on the event loop is outside Django's middleware: its answer still
+    gets the content security policy, and HSTS where the service is served over https."""
+    from core.middleware import CONTENT_SECURITY_POLICY
+
+    settings.PUBLIC_BASE_URL = "https://kontaktpunkt.example.no"
+    status, headers, _ = post(sms(section))
+    assert status == 200
+    assert headers[b"Content-Security-Policy"].decode() == CONTENT_SECURITY_POLICY
+    assert headers[b"Strict-Transport-Security"].startswith(b"max-age=31536000")
+    assert InboundText.objects.count() == 1
+
+
 def test_out_of_hours_the_family_is_acknowledged_once_with_the_emergency_number(section):
     section.opening_hours = {"weekdays": []}  # never staffed
     section.save()
