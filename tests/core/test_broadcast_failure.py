@@ -78,9 +78,9 @@ class HeldLayer:
     """A channel layer whose sends wait until the test lets them through, as a Redis that hangs
     would; a send of a seq in `never` waits for good."""
 
-    def __init__(self, never=()):
+    def __init__(self):
         self.through = threading.Event()
-        self.never = set(never)
+        self.never = set()
         self.sent = []
 
     async def group_send(self, group, message):
@@ -90,48 +90,51 @@ class HeldLayer:
         self.sent.append(seq)
 
 
+@pytest.fixture
+def held(monkeypatch):
+    """The process's broadcasts go to a HeldLayer, once what earlier tests sent has gone."""
+    assert realtime.flush_broadcasts(timeout=30)
+    layer = HeldLayer()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(realtime, "SEND_TIMEOUT_SECONDS", 60)
+    return layer
+
+
 def broadcast_seqs(*seqs):
     for seq in seqs:
         realtime.broadcast("queue.section.1", {"seq": seq}, f'{{"seq": {seq}}}')
 
 
-def test_a_worker_goes_on_while_its_broadcasts_wait_and_they_go_out_in_order(monkeypatch):
+def test_a_worker_goes_on_while_its_broadcasts_wait_and_they_go_out_in_order(held):
     """A drain's worker does not wait for the channel layer: the next texts are put on their
     inquiries while the events of the last are still on their way, and the screens get them
     in the order they were committed."""
-    layer = HeldLayer()
-    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
-    monkeypatch.setattr(realtime, "SEND_TIMEOUT_SECONDS", 60)
     broadcast_seqs(1, 2, 3)
-    assert layer.sent == []  # back with the caller while the layer still holds the first
-    layer.through.set()
+    assert held.sent == []  # back with the caller while the layer still holds the first
+    held.through.set()
     assert realtime.flush_broadcasts(timeout=30)
-    assert layer.sent == [1, 2, 3]
+    assert held.sent == [1, 2, 3]
 
 
-def test_a_send_that_hangs_is_given_up_and_the_ones_after_it_still_go(monkeypatch, caplog):
-    layer = HeldLayer(never={1})
-    layer.through.set()
-    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
+def test_a_send_that_hangs_is_given_up_and_the_ones_after_it_still_go(held, monkeypatch, caplog):
+    held.never.add(1)
+    held.through.set()
     monkeypatch.setattr(realtime, "SEND_TIMEOUT_SECONDS", 0.2)
     broadcast_seqs(1, 2, 3)
     assert realtime.flush_broadcasts(timeout=30)
-    assert layer.sent == [2, 3]
+    assert held.sent == [2, 3]
     assert "failed for seq 1; clients will resync" in caplog.text
 
 
-def test_a_channel_layer_that_hangs_never_holds_up_the_writes(monkeypatch, caplog):
+def test_a_channel_layer_that_hangs_never_holds_up_the_writes(held, monkeypatch, caplog):
     """However long the layer hangs, at most MAX_WAITING_SENDS sends wait for it: the ones
     beyond are given up at once (the clients resync), not queued without end."""
-    layer = HeldLayer()
-    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
-    monkeypatch.setattr(realtime, "SEND_TIMEOUT_SECONDS", 60)
     monkeypatch.setattr(realtime, "MAX_WAITING_SENDS", 2)
     broadcast_seqs(1, 2, 3)
     assert "failed for seq 3; clients will resync (2 sends waiting)" in caplog.text
-    layer.through.set()
+    held.through.set()
     assert realtime.flush_broadcasts(timeout=30)
-    assert layer.sent == [1, 2]
+    assert held.sent == [1, 2]
 
 
 def test_what_a_process_broadcast_just_before_it_exits_still_arrives():
