@@ -123,9 +123,21 @@ def publish(
         if groups is None:
             return together.add(type, body)
         together.store()  # what was published before this one is numbered before it
+    return _numbered_and_stored(section_id, [(type, body)], groups)[0]
+
+
+def _numbered_and_stored(
+    section_id: int,
+    events: list[tuple[str, dict[str, Any]]],
+    groups: list[str] | None,
+    into: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """`events` numbered, stored and broadcast after commit, in order: on PostgreSQL in one
+    statement, elsewhere an UPDATE for the numbers and an INSERT."""
     if connection.vendor == "postgresql":
-        return _number_and_store(section_id, [(type, body)], groups)[0]
-    return _store(section_id, [(type, body)], groups, last_seq=next_seq(section_id))[0]
+        return _number_and_store(section_id, events, groups, into=into)
+    last_seq = next_seq(section_id, len(events))
+    return _store(section_id, events, groups, last_seq=last_seq, into=into)
 
 
 def _number_and_store(
@@ -237,11 +249,8 @@ class _Together:
         return self.handed_out[-1]
 
     def store(self) -> None:
-        if self.events and connection.vendor == "postgresql":
-            _number_and_store(self.section_id, self.events, None, into=self.handed_out)
-        elif self.events:
-            last = next_seq(self.section_id, len(self.events))
-            _store(self.section_id, self.events, None, last_seq=last, into=self.handed_out)
+        if self.events:
+            _numbered_and_stored(self.section_id, self.events, None, into=self.handed_out)
         self.events, self.handed_out = [], []
 
 
